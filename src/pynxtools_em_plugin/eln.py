@@ -1,0 +1,148 @@
+"""The ELN / metadata YAML a user may add to the vendor files.
+
+It supplies what no vendor file knows: the sample, the people, the project,
+and the time zone of the instrument PC. Example: ``examples/eln.yaml``::
+
+    timezone: Europe/Berlin        # assumed for vendor times without a zone
+    experiment: {identifier: ..., alias: ..., description: ...}
+    sample: {name: ..., identifier: ..., atom_types: [Si, O],
+             preparation_date: 2024-05-01T09:00:00+02:00, physical_form: foil,
+             thickness: {value: 50, unit: nm}, description: ...}
+    users: [{name: ..., affiliation: ..., email: ..., orcid: 0000-..., role: ...}]
+    project: {name: ...}
+
+The file is read with ``yaml.safe_load`` (no Python objects from YAML).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConversionError
+from .units import parse_unit
+
+_TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project"}
+_ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+_EXPERIMENT_FIELDS = {"identifier": "identifier_experiment", "alias": "experiment_alias",
+                      "description": "experiment_description"}
+_SAMPLE_TEXT_FIELDS = ("name", "description", "physical_form")
+_USER_FIELDS = ("name", "affiliation", "address", "email", "telephone_number", "role")
+
+
+def is_eln_file(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def load_eln(paths: list[Path]) -> dict[str, Any]:
+    """Merge the given YAML files (later files override earlier keys)."""
+    import yaml
+
+    merged: dict[str, Any] = {}
+    for path in paths:
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConversionError(path, f"is not a readable YAML file ({_first_line(exc)})") from exc
+        if content is None:
+            continue
+        if not isinstance(content, dict):
+            raise ConversionError(path, "must hold a mapping of keys (timezone, sample, users...)")
+        unknown = set(content) - _TOP_LEVEL
+        if unknown:
+            raise ConversionError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL)}")
+        merged.update(content)
+    return merged
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def eln_entries(eln: dict[str, Any], source: str = "ELN") -> dict[str, Any]:
+    """Template entries (paths relative to the NXentry) for the ELN content."""
+    entries: dict[str, Any] = {}
+    for key, target in _EXPERIMENT_FIELDS.items():
+        if (value := _section(eln, "experiment", source).get(key)) is not None:
+            entries[target] = str(value)
+    entries.update(_sample_entries(_section(eln, "sample", source), source))
+    for index, user in enumerate(_users(eln, source), start=1):
+        entries.update(_user_entries(user, index, source))
+    if (name := _section(eln, "project", source).get("name")) is not None:
+        entries["project/name"] = str(name)
+    return entries
+
+
+def _section(eln: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = eln.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConversionError(source, f"'{key}' must be a mapping")
+    return value
+
+
+def _users(eln: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    users = eln.get("users") or []
+    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+        raise ConversionError(source, "'users' must be a list of mappings")
+    return users
+
+
+def _sample_entries(sample: dict[str, Any], source: str) -> dict[str, Any]:
+    base = "sampleID[sample]"
+    entries: dict[str, Any] = {}
+    for key in _SAMPLE_TEXT_FIELDS:
+        if sample.get(key) is not None:
+            entries[f"{base}/{key}"] = str(sample[key])
+    if sample.get("identifier") is not None:
+        entries[f"{base}/identifier_sample"] = str(sample["identifier"])
+    if sample.get("atom_types") is not None:
+        atoms = sample["atom_types"]
+        entries[f"{base}/atom_types"] = ", ".join(atoms) if isinstance(atoms, list) else str(atoms)
+    if sample.get("preparation_date") is not None:
+        entries[f"{base}/preparation_date"] = _iso_datetime(sample["preparation_date"], "sample.preparation_date", source)
+    if sample.get("thickness") is not None:
+        value, unit = _quantity(sample["thickness"], "sample.thickness", source)
+        entries[f"{base}/thickness"] = value
+        entries[f"{base}/thickness/@units"] = unit
+    return entries
+
+
+def _user_entries(user: dict[str, Any], index: int, source: str) -> dict[str, Any]:
+    base = f"userID[user{index}]"
+    entries = {f"{base}/{key}": str(user[key]) for key in _USER_FIELDS if user.get(key) is not None}
+    if user.get("orcid") is not None:
+        match = _ORCID.match(str(user["orcid"]).strip())
+        if match is None:
+            raise ConversionError(source, f"users[{index - 1}].orcid '{user['orcid']}' is not an ORCID iD")
+        entries[f"{base}/identifierNAME[identifier_orcid]"] = f"https://orcid.org/{match.group(1)}"
+        entries[f"{base}/identifierNAME[identifier_orcid]/@type"] = "ORCID"
+    return entries
+
+
+def _iso_datetime(value: Any, what: str, source: str) -> str:
+    """A YAML date/datetime or ISO string as timezone-aware ISO 8601."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ConversionError(source, f"{what} '{value}' is not an ISO 8601 date") from exc
+    if moment.tzinfo is None:
+        raise ConversionError(source, f"{what} '{value}' needs a time zone, e.g. 2024-05-01T09:00:00+02:00")
+    return moment.isoformat()
+
+
+def _quantity(value: Any, what: str, source: str) -> tuple[float, str]:
+    if not isinstance(value, dict) or "value" not in value or "unit" not in value:
+        raise ConversionError(source, f"{what} must be {{value: ..., unit: ...}}")
+    if parse_unit(str(value["unit"])) is None:
+        raise ConversionError(source, f"{what} unit '{value['unit']}' is not a known unit")
+    try:
+        return float(value["value"]), str(value["unit"])
+    except (TypeError, ValueError) as exc:
+        raise ConversionError(source, f"{what} value '{value['value']}' is not a number") from exc

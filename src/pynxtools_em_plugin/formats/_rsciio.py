@@ -1,0 +1,112 @@
+"""Shared conversion of RosettaSciIO signal dictionaries into :class:`Signal`.
+
+RosettaSciIO readers return, per signal, ``{"data", "axes", "metadata",
+"original_metadata"}``. This module turns those into our model once, so that
+format modules only add what is specific to their vendor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConversionError
+from ..model import Axis, AxisKind, Signal
+from ..units import canonical_axis_units, classify_units, convert_values
+
+#: Axis names that mean a photon wavelength although their unit is a length.
+_WAVELENGTH_NAMES = {"wavelength", "lambda", "λ"}
+
+
+def call_reader(path: Path, reader: Callable[..., list[dict]], **kwargs: Any) -> list[dict]:
+    """Run a RosettaSciIO reader; any failure becomes one clear ConversionError."""
+    try:
+        dicts = reader(str(path), **kwargs)
+    except ConversionError:
+        raise
+    except MemoryError as exc:
+        raise ConversionError(path, "declares more data than can be held in memory") from exc
+    except Exception as exc:
+        raise ConversionError(path, f"cannot be read ({type(exc).__name__}: {exc})") from exc
+    if not dicts:
+        raise ConversionError(path, "holds no data set")
+    return dicts
+
+
+def axis_from_rsciio(axis: dict[str, Any]) -> Axis:
+    """A calibrated :class:`Axis` from a RosettaSciIO axis dictionary."""
+    name = str(axis.get("name") or "")
+    units = str(axis.get("units") or "").strip()
+    values = _axis_values(axis)
+    kind = classify_units(units)
+    if kind is AxisKind.SPACE and name.strip().lower() in _WAVELENGTH_NAMES:
+        kind = AxisKind.WAVELENGTH
+    target = canonical_axis_units(kind)
+    if target is not None:
+        values = convert_values(values, units, target)
+        units = target
+    elif kind is AxisKind.INDEX:
+        units = ""
+    return Axis(name=name or "index", values=values, units=units, kind=kind)
+
+
+def _axis_values(axis: dict[str, Any]) -> np.ndarray:
+    """Coordinates of every index: explicit ``axis`` array or offset + i * scale."""
+    if axis.get("axis") is not None:
+        return np.asarray(axis["axis"], dtype=np.float64)
+    size = int(axis.get("size", 1))
+    scale = float(axis.get("scale", 1.0) or 0.0)
+    offset = float(axis.get("offset", 0.0) or 0.0)
+    if not (math.isfinite(scale) and math.isfinite(offset)):
+        scale, offset = 1.0, 0.0
+    return offset + scale * np.arange(size, dtype=np.float64)
+
+
+def signal_from_rsciio(
+    entry: dict[str, Any],
+    source: Path,
+    format_name: str,
+    context: str,
+    metadata: dict[str, Any] | None = None,
+) -> Signal:
+    """One :class:`Signal` from one RosettaSciIO signal dictionary."""
+    md = entry.get("metadata") or {}
+    signal_type = str(md.get("Signal", {}).get("signal_type") or "")
+    axes = [axis_from_rsciio(ax) for ax in entry.get("axes", [])]
+    data = entry["data"]
+    _check_axes_match(source, data, axes)
+    title = str(md.get("General", {}).get("title") or "").strip()
+    return Signal(
+        title=title or source.stem,
+        data=data,
+        axes=axes,
+        source=source,
+        format_name=format_name,
+        metadata=metadata if metadata is not None else entry.get("original_metadata") or {},
+        signal_type=signal_type,
+        quantity=str(md.get("Signal", {}).get("quantity") or ""),
+        context=context,
+    )
+
+
+def _check_axes_match(source: Path, data: Any, axes: list[Axis]) -> None:
+    """Refuse a signal whose axes do not describe its array (corrupt header)."""
+    shape = tuple(int(n) for n in data.shape)
+    if len(axes) != len(shape) or any(a.size != n for a, n in zip(axes, shape, strict=True)):
+        raise ConversionError(
+            source, f"axes {[a.size for a in axes]} do not match the data shape {list(shape)}"
+        )
+
+
+def signals_from_rsciio(
+    dicts: Iterable[dict[str, Any]], source: Path, format_name: str
+) -> list[Signal]:
+    """Every signal of a RosettaSciIO result, with its index as context."""
+    return [
+        signal_from_rsciio(entry, source, format_name, context=f"signal {index}")
+        for index, entry in enumerate(dicts)
+    ]

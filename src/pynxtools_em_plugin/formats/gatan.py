@@ -1,0 +1,72 @@
+"""Gatan DigitalMicrograph ``.dm3`` / ``.dm4`` files.
+
+Binary parsing is RosettaSciIO's (``rsciio.digitalmicrograph``). This module
+recognises the files by their header and hands each image of the file's
+``ImageList`` on as one signal. RosettaSciIO renumbers every signal's own image
+to ``ImageList/TagGroup0``, which is where the mapping table looks.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Signal
+from ._rsciio import call_reader, signals_from_rsciio
+
+NAME = "gatan"
+TITLE = "Gatan DigitalMicrograph"
+EXTENSIONS = (".dm3", ".dm4")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """DM header: big-endian version 3 or 4, then a byte-order flag of 0 or 1."""
+    if len(head) < 16:
+        return False
+    version = struct.unpack(">I", head[:4])[0]
+    if version == 3:
+        byte_order = struct.unpack(">I", head[8:12])[0]
+    elif version == 4:
+        byte_order = struct.unpack(">I", head[12:16])[0]
+    else:
+        return False
+    return byte_order in (0, 1)
+
+
+def companions(path: Path, candidates: list[Path]) -> list[Path]:
+    return []
+
+
+def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+    from rsciio.digitalmicrograph import file_reader
+
+    dicts = call_reader(path, file_reader)
+    notes = [note for entry in dicts if (note := _repair_odd_packed_complex(entry))]
+    signals = signals_from_rsciio(dicts, path, NAME)
+    for signal in signals:
+        signal.warnings.extend(f"{path.name}: {note}" for note in notes)
+    return signals
+
+
+def _repair_odd_packed_complex(entry: dict[str, Any]) -> str | None:
+    """Re-unpack a packed-complex FFT of odd width.
+
+    DM stores FFTs as the non-redundant half plane (width // 2 + 1 columns).
+    RosettaSciIO rebuilds the full plane as ``hstack(half[:, ::-1],
+    conj(half[:, 1:-1]))``, which is right for even widths only; for odd widths
+    the mirrored part needs ``width - (width // 2 + 1)`` columns, ``half[:, 1:]``.
+    """
+    data = entry["data"]
+    if not np.iscomplexobj(data) or np.ndim(data) != 2:
+        return None
+    width = int(entry["axes"][-1]["size"])
+    if width % 2 == 0 or data.shape[-1] == width:
+        return None
+    packed_width = width // 2 + 1
+    half = np.asarray(data)[:, :packed_width][:, ::-1]
+    mirrored = np.conjugate(half[:, 1 : 1 + width - packed_width])
+    entry["data"] = np.hstack((half[:, ::-1], mirrored))
+    return f"packed complex FFT of odd width {width} rebuilt from its half plane"

@@ -1,0 +1,60 @@
+"""Thermo Fisher / FEI Velox ``.emd`` files (HDF5).
+
+Binary parsing is RosettaSciIO's (``rsciio.emd``, Velox flavour), including
+the sparse EDS spectrum stream (needs the ``sparse`` package). Recognition is by
+HDF5 layout: a ``Version`` dataset whose JSON says ``"format": "Velox"``.
+Each image, image stack, spectrum, spectrum image and element map of the file
+becomes one signal; its per-signal metadata JSON is what the table maps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..model import Signal
+from ._rsciio import call_reader, signals_from_rsciio
+
+NAME = "velox"
+TITLE = "Thermo Fisher Velox EMD"
+EXTENSIONS = (".emd",)
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    if not head.startswith(HDF5_MAGIC):
+        return False
+    return velox_version(path) is not None
+
+
+def velox_version(path: Path) -> str | None:
+    """The Velox file-format version, or None if this is not a Velox file."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            raw = h5["Version"][()] if "Version" in h5 else None
+    except (OSError, KeyError, ValueError):
+        return None
+    if raw is None:
+        return None
+    text = raw.flat[0] if hasattr(raw, "flat") else raw
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if str(info.get("format", "")).lower() != "velox":
+        return None
+    return str(info.get("version", ""))
+
+
+def companions(path: Path, candidates: list[Path]) -> list[Path]:
+    return []
+
+
+def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+    from rsciio.emd import file_reader
+
+    return signals_from_rsciio(call_reader(path, file_reader), path, NAME)

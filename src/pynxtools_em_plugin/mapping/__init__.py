@@ -1,0 +1,1 @@
+"""Declarative JSON mapping tables (``tables/``), their schema and the engine."""

@@ -1,0 +1,138 @@
+"""The small set of named transforms a mapping table may use.
+
+A transform takes the list of source values of one mapping entry (one value
+per ``src`` key), the entry's ``args``, and the conversion context, and returns
+the value to store. Tables name transforms; they never contain code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import numpy as np
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+
+
+class TransformError(ValueError):
+    """The vendor value cannot be transformed (reported as a warning)."""
+
+
+@dataclass
+class TransformContext:
+    """What a transform may need besides the values: the zone assumed for naive times."""
+
+    assumed_timezone: tzinfo = UTC
+    assumed_timezone_name: str = "UTC"
+    notes: list[str] = field(default_factory=list)
+
+
+Transform = Callable[[list[Any], dict[str, Any], TransformContext], Any]
+
+
+def to_float(value: Any) -> float:
+    """A number from a vendor value: number, numeric string, or '22500 X'."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TransformError(f"{value!r} is not a number")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+    else:
+        match = _NUMBER.search(str(value))
+        if match is None:
+            raise TransformError(f"{value!r} is not a number")
+        number = float(match.group())
+    if not np.isfinite(number):
+        raise TransformError(f"{value!r} is not a finite number")
+    return number
+
+
+def _vector(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> np.ndarray:
+    return np.array([to_float(v) for v in values], dtype=np.float64)
+
+
+def _number(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> float:
+    return to_float(values[0])
+
+
+def _as_aware(moment: datetime, ctx: TransformContext) -> str:
+    """ISO 8601 with zone; a naive time gets the assumed zone (noted once)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ctx.assumed_timezone)
+        ctx.notes.append(f"time without a time zone; assumed {ctx.assumed_timezone_name}")
+    return moment.isoformat()
+
+
+def _epoch(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> str:
+    """Seconds since 1970 UTC; with ``{"local": true}`` the local wall-clock time
+    encoded as if it were UTC (TIA's .ser 'Time'), which gets the assumed zone."""
+    seconds = to_float(values[0])
+    if seconds <= 0:
+        raise TransformError(f"{values[0]!r} is not a valid time stamp")
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    if args.get("local"):
+        return _as_aware(moment.replace(tzinfo=None), ctx)
+    return moment.isoformat()
+
+
+def _filetime(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> str:
+    """Windows FILETIME: 100 ns ticks since 1601-01-01 UTC (DM's 'Acquisition Time (OS)')."""
+    ticks = to_float(values[0])
+    if ticks <= 0:
+        raise TransformError(f"{values[0]!r} is not a valid time stamp")
+    return (_FILETIME_EPOCH + timedelta(microseconds=ticks / 10)).isoformat()
+
+
+def _parse_datetime(text: str, dayfirst: bool) -> datetime:
+    from dateutil import parser
+
+    try:
+        return parser.parse(text, dayfirst=dayfirst)
+    except (ValueError, OverflowError) as exc:
+        raise TransformError(f"{text!r} is not a date/time") from exc
+
+
+def _datetime(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> str:
+    """One or more strings (e.g. date and time) read as one local date and time."""
+    text = " ".join(str(v).strip() for v in values)
+    return _as_aware(_parse_datetime(text, bool(args.get("dayfirst", False))), ctx)
+
+
+def _lookup(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> Any:
+    table = args.get("table", {})
+    key = str(values[0]).strip()
+    if key not in table:
+        raise TransformError(f"{values[0]!r} is not one of {sorted(table)}")
+    return table[key]
+
+
+def _text(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> str:
+    text = str(args.get("separator", " ")).join(str(v).strip() for v in values).strip()
+    if not text:
+        raise TransformError("empty text")
+    return text
+
+
+def _boolean(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> bool:
+    text = str(values[0]).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise TransformError(f"{values[0]!r} is not a boolean")
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "vector": _vector,
+    "number": _number,
+    "epoch_to_iso8601": _epoch,
+    "filetime_to_iso8601": _filetime,
+    "datetime_to_iso8601": _datetime,
+    "lookup": _lookup,
+    "text": _text,
+    "boolean": _boolean,
+}

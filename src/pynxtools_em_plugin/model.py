@@ -1,0 +1,68 @@
+"""The common in-memory description every format module reads into.
+
+A vendor file holds one or more *signals*: an n-dimensional array with one
+calibrated axis per dimension and the vendor's metadata tree. Format modules
+produce :class:`Signal` objects; the NeXus builder consumes them without
+knowing which vendor wrote them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class AxisKind(str, Enum):
+    """What an axis measures; decides NXimage vs NXspectrum and the field names."""
+
+    SPACE = "space"  # real-space length (scan or image pixels)
+    RECIPROCAL = "reciprocal"  # reciprocal-space length (diffraction, FFT)
+    ENERGY = "energy"  # energy (loss) of a spectrum
+    WAVELENGTH = "wavelength"  # photon wavelength of a CL spectrum
+    TIME = "time"  # time series, e.g. a TEM image stack
+    INDEX = "index"  # uncalibrated: pixel or frame index
+
+
+@dataclass
+class Axis:
+    """One calibrated axis; ``values`` hold the coordinate of every index."""
+
+    name: str
+    values: np.ndarray
+    units: str
+    kind: AxisKind
+
+    @property
+    def size(self) -> int:
+        return int(self.values.shape[0])
+
+
+@dataclass
+class Signal:
+    """One data set of a vendor file, with axes in array-dimension order."""
+
+    title: str
+    data: Any  # numpy array or a lazy array with shape/dtype and __getitem__
+    axes: list[Axis]
+    source: Path
+    format_name: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    signal_type: str = ""  # vendor/RosettaSciIO hint: EELS, EDS_TEM, CL...
+    quantity: str = ""  # what the values mean, e.g. "Intensity (counts)"
+    context: str = ""  # where in the file the signal sits (dataset path, index)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.data.shape)
+
+    @property
+    def is_complex(self) -> bool:
+        return np.issubdtype(self.data.dtype, np.complexfloating)
+
+    def axis_kinds(self) -> list[AxisKind]:
+        return [axis.kind for axis in self.axes]

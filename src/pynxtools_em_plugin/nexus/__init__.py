@@ -1,0 +1,1 @@
+"""Building the NXem template: NXdata layout, metadata placement, raw metadata."""

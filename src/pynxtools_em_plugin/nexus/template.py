@@ -1,0 +1,216 @@
+"""The one place that builds the NXem template from signals and mapped metadata.
+
+Layout written (pynxtools template notation)::
+
+    /ENTRY[entry1]/measurement/instrument/...        same for every event
+    /ENTRY[entry1]/measurement/eventID[eventN]/
+        start_time, end_time, instrument/...          per acquisition
+        imageID[image1]/image_2d | stack_2d ...       or
+        spectrumID[spectrum1]/spectrum_0d ... _3d     the data, as NXdata
+        COLLECTION[vendor_metadata]/original_metadata the full vendor tree, JSON
+
+and a ``@default`` chain from the file root to the most informative signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..mapping.engine import MappedValue
+from ..model import Signal
+from .nxdata import NXdataLayout, layout_for
+from .rawjson import to_json
+
+ENTRY_NAME = "entry1"
+ENTRY = f"/ENTRY[{ENTRY_NAME}]"
+MEASUREMENT = f"{ENTRY}/measurement"
+INSTRUMENT = f"{MEASUREMENT}/instrument"
+
+#: Arrays at least this large are written gzip-compressed (level 1: fast, readable everywhere).
+COMPRESS_MIN_BYTES = 64 * 1024
+
+
+@dataclass
+class Event:
+    """One signal with everything the builder writes for it."""
+
+    number: int
+    signal: Signal
+    mapped: list[MappedValue]
+    input_checksum: str = ""
+    layout: NXdataLayout | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return f"{MEASUREMENT}/eventID[event{self.number}]"
+
+    @property
+    def group_name(self) -> str:
+        return f"{self.layout.kind}1"
+
+    @property
+    def group_path(self) -> str:
+        concept = "imageID" if self.layout.kind == "image" else "spectrumID"
+        return f"{self.path}/{concept}[{self.group_name}]"
+
+    def value(self, relative_path: str) -> Any:
+        for item in self.mapped:
+            if item.scope == "event" and item.path == relative_path:
+                return item.value
+        return None
+
+
+class TemplateBuilder:
+    """Fills a pynxtools Template; collects warnings instead of failing on metadata."""
+
+    def __init__(self, template):
+        self.template = template
+        self.warnings: list[str] = []
+
+    def set(self, path: str, value: Any, units: str | None = None) -> None:
+        self.template[path] = value
+        if units is not None:
+            self.template[f"{path}/@units"] = units
+
+    # ---- events --------------------------------------------------------
+    def add_event(self, event: Event) -> None:
+        event.layout = layout_for(event.signal)
+        self._write_event_metadata(event)
+        self._write_nxdata(event)
+        self._write_provenance(event)
+        self._write_vendor_metadata(event)
+        self.set(f"{event.path}/@default", event.group_name)
+        self.set(f"{event.group_path}/@default", event.layout.nxdata_name)
+
+    def _write_event_metadata(self, event: Event) -> None:
+        for item in event.mapped:
+            if item.scope == "event":
+                self.set(f"{event.path}/{item.path}", item.value, item.units)
+
+    def _write_nxdata(self, event: Event) -> None:
+        signal, layout = event.signal, event.layout
+        base = f"{event.group_path}/{layout.nxdata_name}"
+        data = _transposed(signal.data, layout.order)
+        if signal.is_complex:
+            self.set(f"{base}/real", _compressed(np.real(data)))
+            self.set(f"{base}/imag", _compressed(np.imag(data)))
+            self.set(f"{base}/@auxiliary_signals", ["imag"])
+        else:
+            self.set(f"{base}/{layout.signal_fields[0]}", _compressed(data))
+        for name in layout.signal_fields:
+            self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
+        self.set(f"{base}/@signal", layout.signal_fields[0])
+        self.set(f"{base}/@axes", [name for name, _ in layout.axes])
+        self.set(f"{base}/title", signal.title)
+        for index, (name, axis) in enumerate(layout.axes):
+            self.set(f"{base}/@AXISNAME_indices[{name}_indices]", np.uint32(index))
+            if name == "indices_image":
+                self.set(f"{base}/{name}", np.arange(axis.size, dtype=np.int64))
+                self.set(f"{base}/{name}/@long_name", "image index")
+                continue
+            units = axis.units or None
+            self.set(f"{base}/{name}", axis.values, units)
+            label = axis.name if not units else f"{axis.name} ({units})"
+            self.set(f"{base}/{name}/@long_name", label)
+
+    def _write_provenance(self, event: Event) -> None:
+        signal = event.signal
+        process = f"{event.group_path}/PROCESS[process]"
+        self.set(f"{process}/input/type", "file")
+        self.set(f"{process}/input/file_name", signal.source.name)
+        self.set(f"{process}/input/context", signal.context or signal.title)
+        if event.input_checksum:
+            self.set(f"{process}/input/checksum", event.input_checksum)
+            self.set(f"{process}/input/algorithm", "sha256")
+        detector = event.value("instrument/detectorID[detector]/local_name")
+        if detector is not None:
+            self.set(f"{process}/detector_identifier", str(detector))
+
+    def _write_vendor_metadata(self, event: Event) -> None:
+        """The complete vendor tree, losslessly, as JSON next to the data."""
+        collection = f"{event.path}/COLLECTION[vendor_metadata]"
+        self.set(f"{collection}/format", event.signal.format_name)
+        self.set(f"{collection}/original_metadata", to_json(event.signal.metadata))
+
+    # ---- shared levels -------------------------------------------------
+    def add_shared(self, events: list[Event]) -> None:
+        """Instrument- and entry-scope values; the first event's value wins."""
+        seen: dict[tuple[str, str], Any] = {}
+        for event in events:
+            for item in event.mapped:
+                if item.scope == "event":
+                    continue
+                key = (item.scope, item.path)
+                if key in seen:
+                    if not _same(seen[key], item.value):
+                        self.warnings.append(
+                            f"{event.signal.source.name}: '{item.vendor_key}' = {item.value!r} differs "
+                            f"from the first file's {seen[key]!r}; kept the first for {item.path}"
+                        )
+                    continue
+                seen[key] = item.value
+                root = INSTRUMENT if item.scope == "instrument" else ENTRY
+                self.set(f"{root}/{item.path}", item.value, item.units)
+
+    def add_times(self, events: list[Event]) -> None:
+        """Entry start/end: the earliest start and latest end of all events."""
+        starts = [t for e in events if (t := e.value("start_time"))]
+        ends = [t for e in events if (t := e.value("end_time"))]
+        if starts:
+            self.set(f"{ENTRY}/start_time", min(starts, key=_instant))
+        if ends:
+            self.set(f"{ENTRY}/end_time", max(ends, key=_instant))
+
+    def add_default_chain(self, events: list[Event]) -> Event:
+        """``@default`` from the root down to the most informative event."""
+        best = max(events, key=lambda e: e.layout.score())
+        self.set("/@default", ENTRY_NAME)
+        self.set(f"{ENTRY}/@default", "measurement")
+        self.set(f"{MEASUREMENT}/@default", f"event{best.number}")
+        return best
+
+    def add_programs(self, programs: list[tuple[str, str]]) -> None:
+        for index, (name, version) in enumerate(programs, start=1):
+            path = f"{ENTRY}/profiling/programID[program{index}]/program"
+            self.set(path, name)
+            self.set(f"{path}/@version", version)
+
+
+def _transposed(data: Any, order: list[int]) -> Any:
+    if order == sorted(order):
+        return data
+    return np.transpose(np.asarray(data), order)
+
+
+def _compressed(data: Any) -> Any:
+    array = np.asarray(data)
+    if array.nbytes < COMPRESS_MIN_BYTES:
+        return array
+    return {"compress": np.ascontiguousarray(array), "strength": 1}
+
+
+def _signal_long_name(signal: Signal, field_name: str) -> str:
+    quantity = signal.quantity or "intensity"
+    if field_name == "imag":
+        return f"{signal.title}: imaginary part"
+    if signal.is_complex:
+        return f"{signal.title}: real part"
+    return f"{signal.title}: {quantity}"
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(a) == np.asarray(b)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _instant(iso: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso)
+

@@ -1,0 +1,149 @@
+"""The pynxtools reader plugin ``em_plugin``.
+
+``dataconverter --reader em_plugin --nxdl NXem FILES... [-c table.json] --output out.nxs``
+
+FILES are vendor files (recognised by content), optionally an ELN/metadata
+YAML; ``-c`` adds a user mapping table that overrides the shipped ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pynxtools.dataconverter.readers.base.reader import BaseReader
+
+from .eln import eln_entries, is_eln_file, load_eln
+from .errors import ConversionError
+from .formats import all_formats, detect
+from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
+from .mapping.transforms import TransformContext
+from .nexus.template import ENTRY, Event, TemplateBuilder
+
+logger = logging.getLogger("pynxtools.em_plugin")
+
+TIMEZONE_ENV = "EM_PLUGIN_TIMEZONE"
+_HASH_CHUNK = 8 * 1024 * 1024
+
+
+class EmPluginReader(BaseReader):
+    """Electron-microscopy vendor files (Gatan DM, Velox EMD, TIA...) to NXem."""
+
+    supported_nxdls = ["NXem"]
+    supported_file_extensions = sorted(
+        {ext for fmt in all_formats() for ext in fmt.EXTENSIONS} | {".yaml", ".yml"}
+    )
+
+    def read(
+        self,
+        template: dict | None = None,
+        file_paths: tuple[str, ...] | None = None,
+        objects: tuple[Any, ...] | None = None,
+        **kwargs: Any,
+    ) -> dict:
+        config = kwargs.get("config_file")
+        return fill_template(template, [Path(p) for p in file_paths or ()], config)
+
+
+READER = EmPluginReader
+
+
+def fill_template(template, paths: list[Path], config_file: str | None = None):
+    """Read the vendor files and fill ``template`` (a pynxtools Template)."""
+    eln = load_eln([p for p in paths if is_eln_file(p)])
+    data_paths = [p for p in paths if not is_eln_file(p)]
+    if not data_paths:
+        raise ConversionError(None, "no electron-microscopy file given (only ELN/YAML files)")
+    user_tables = [load_table(config_file)] if config_file else []
+    context = _transform_context(eln)
+
+    template.clear()  # drop pynxtools' pre-filled None keys (ENTRY[entry], NXroot attributes)
+    builder = TemplateBuilder(template)
+    events = _read_events(data_paths, user_tables, context)
+    for event in events:
+        builder.add_event(event)
+    builder.add_shared(events)
+    builder.add_times(events)
+    for path, value in eln_entries(eln, source="ELN YAML").items():
+        builder.set(f"{ENTRY}/{path}", value)
+    builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", False)
+    builder.set(f"{ENTRY}/definition", "NXem")
+    builder.add_default_chain(events)
+    builder.add_programs(_programs(user_tables))
+    _report([*builder.warnings, *(w for e in events for w in e.warnings)])
+    return template
+
+
+def _read_events(paths: list[Path], user_tables: list[MappingTable], ctx: TransformContext) -> list[Event]:
+    events: list[Event] = []
+    for fmt, path, companions in group_inputs(paths):
+        signals = fmt.read(path, companions)
+        rules = rules_for(fmt.NAME, user_tables)
+        checksum = sha256_of(path)
+        for signal in signals:
+            ctx.notes.clear()
+            result = apply_rules(rules, signal.metadata, ctx)
+            warnings = [f"{path.name} ({signal.title}): {w}" for w in result.warnings]
+            warnings += [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
+            warnings += signal.warnings
+            events.append(Event(len(events) + 1, signal, result.values, checksum, warnings=warnings))
+    return events
+
+
+def group_inputs(paths: list[Path]) -> list[tuple[ModuleType, Path, list[Path]]]:
+    """Each file with its format and the companion files read together with it."""
+    for path in paths:
+        if not path.exists():
+            raise ConversionError(path, "does not exist")
+    detected = [(detect(path), path) for path in paths]
+    consumed: set[Path] = set()
+    groups = []
+    for fmt, path in detected:
+        companions = fmt.companions(path, paths)
+        consumed.update(companions)
+        groups.append((fmt, path, companions))
+    return [group for group in groups if group[1] not in consumed]
+
+
+@cache
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _transform_context(eln: dict[str, Any]) -> TransformContext:
+    """The time zone assumed for vendor times without one: ELN, environment, else UTC."""
+    name = str(eln.get("timezone") or os.environ.get(TIMEZONE_ENV) or "UTC")
+    try:
+        return TransformContext(ZoneInfo(name), name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConversionError(None, f"unknown time zone '{name}' (use an IANA name such as Europe/Berlin)") from exc
+
+
+def _programs(user_tables: list[MappingTable]) -> list[tuple[str, str]]:
+    programs = [(name, _version(name)) for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")]
+    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in user_tables]
+    return programs
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _report(warnings: list[str]) -> None:
+    """One log line per distinct warning."""
+    for message in dict.fromkeys(warnings):
+        logger.warning(message)

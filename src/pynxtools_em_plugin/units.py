@@ -1,0 +1,94 @@
+"""Units: one pint registry (pynxtools' own) and the conversions we allow.
+
+Using pynxtools' registry means a unit we write is parsed exactly as the
+validator will parse it. Conversions are always explicit pint conversions:
+no hand-written factors, so degrees never become radians by accident.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from .model import AxisKind
+
+#: Units in which each axis kind is stored (None: keep as is / no units).
+_CANONICAL_AXIS_UNITS: dict[AxisKind, str | None] = {
+    AxisKind.SPACE: "nm",
+    AxisKind.RECIPROCAL: "1/nm",
+    AxisKind.ENERGY: "eV",
+    AxisKind.WAVELENGTH: "nm",
+    AxisKind.TIME: "s",
+    AxisKind.INDEX: None,
+}
+
+#: Spellings vendors use that pint does not know.
+_ALIASES = {"1 / nm": "1/nm", "um": "µm", "deg": "degree", "C": "degC"}
+
+
+@cache
+def ureg():
+    """pynxtools' pint registry (imported on first use)."""
+    from pynxtools.units import ureg as registry
+
+    return registry
+
+
+def normalise_unit(units: str) -> str:
+    """A vendor unit string in a form pint parses."""
+    units = units.strip()
+    return _ALIASES.get(units, units)
+
+
+@cache
+def parse_unit(units: str):
+    """The pint unit for a string, or None if it is empty or unknown."""
+    units = normalise_unit(units)
+    if not units:
+        return None
+    try:
+        return ureg().Unit(units)
+    except Exception:
+        return None
+
+
+def classify_units(units: str) -> AxisKind:
+    """What a unit string measures, for axes."""
+    unit = parse_unit(units)
+    if unit is None:
+        return AxisKind.INDEX
+    dims = unit.dimensionality
+    registry = ureg()
+    if dims == registry.meter.dimensionality:
+        return AxisKind.SPACE
+    if dims == (1 / registry.meter).dimensionality:
+        return AxisKind.RECIPROCAL
+    if dims == registry.eV.dimensionality:
+        return AxisKind.ENERGY
+    if dims == registry.second.dimensionality:
+        return AxisKind.TIME
+    return AxisKind.INDEX
+
+
+def canonical_axis_units(kind: AxisKind) -> str | None:
+    return _CANONICAL_AXIS_UNITS[kind]
+
+
+def convert_values(values: Any, source: str, target: str) -> Any:
+    """``values`` in ``source`` units expressed in ``target`` units (pint)."""
+    source_unit, target_unit = parse_unit(source), parse_unit(target)
+    if source_unit is None or target_unit is None:
+        raise ValueError(f"unknown unit '{source if source_unit is None else target}'")
+    if source_unit == target_unit:
+        return values
+    quantity = ureg().Quantity(np.asarray(values, dtype=np.float64), source_unit)
+    converted = quantity.to(target_unit).magnitude
+    return converted if np.ndim(converted) else float(converted)
+
+
+def unit_label(units: str) -> str:
+    """Units as written to ``@units``: pint's canonical short spelling."""
+    unit = parse_unit(units)
+    return units if unit is None else f"{unit:~}".replace(" ", "")
