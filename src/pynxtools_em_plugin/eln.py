@@ -5,7 +5,7 @@ and the time zone of the instrument PC. Example: ``examples/eln.yaml``::
 
     timezone: Europe/Berlin        # assumed for vendor times without a zone
     experiment: {identifier: ..., alias: ..., description: ...}
-    sample: {name: ..., identifier: ..., atom_types: [Si, O],
+    sample: {name: ..., identifier: ... or {value: ..., type: DOI}, atom_types: [Si, O],
              preparation_date: 2024-05-01T09:00:00+02:00, physical_form: foil,
              thickness: {value: 50, unit: nm}, description: ...}
     users: [{name: ..., affiliation: ..., email: ..., orcid: 0000-..., role: ...}]
@@ -26,8 +26,11 @@ from .units import parse_unit
 
 _TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project"}
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
-_EXPERIMENT_FIELDS = {"identifier": "identifier_experiment", "alias": "experiment_alias",
-                      "description": "experiment_description"}
+_EXPERIMENT_FIELDS = {
+    "identifier": "identifier_experiment",
+    "alias": "experiment_alias",
+    "description": "experiment_description",
+}
 _SAMPLE_TEXT_FIELDS = ("name", "description", "physical_form")
 _USER_FIELDS = ("name", "affiliation", "address", "email", "telephone_number", "role")
 
@@ -96,12 +99,16 @@ def _sample_entries(sample: dict[str, Any], source: str) -> dict[str, Any]:
         if sample.get(key) is not None:
             entries[f"{base}/{key}"] = str(sample[key])
     if sample.get("identifier") is not None:
-        entries[f"{base}/identifier_sample"] = str(sample["identifier"])
+        value, kind = _identifier(sample["identifier"])
+        entries[f"{base}/identifier_sample"] = value
+        entries[f"{base}/identifier_sample/@type"] = kind
     if sample.get("atom_types") is not None:
         atoms = sample["atom_types"]
         entries[f"{base}/atom_types"] = ", ".join(atoms) if isinstance(atoms, list) else str(atoms)
     if sample.get("preparation_date") is not None:
-        entries[f"{base}/preparation_date"] = _iso_datetime(sample["preparation_date"], "sample.preparation_date", source)
+        entries[f"{base}/preparation_date"] = _iso_datetime(
+            sample["preparation_date"], "sample.preparation_date", source
+        )
     if sample.get("thickness") is not None:
         value, unit = _quantity(sample["thickness"], "sample.thickness", source)
         entries[f"{base}/thickness"] = value
@@ -119,6 +126,13 @@ def _user_entries(user: dict[str, Any], index: int, source: str) -> dict[str, An
         entries[f"{base}/identifierNAME[identifier_orcid]"] = f"https://orcid.org/{match.group(1)}"
         entries[f"{base}/identifierNAME[identifier_orcid]/@type"] = "ORCID"
     return entries
+
+
+def _identifier(value: Any) -> tuple[str, str]:
+    """``{value, type}`` or a plain string, which is a facility-local identifier."""
+    if isinstance(value, dict):
+        return str(value.get("value", "")), str(value.get("type", "local"))
+    return str(value), "local"
 
 
 def _iso_datetime(value: Any, what: str, source: str) -> str:

@@ -9,14 +9,14 @@ knowing which vendor wrote them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
-class AxisKind(str, Enum):
+class AxisKind(StrEnum):
     """What an axis measures; decides NXimage vs NXspectrum and the field names."""
 
     SPACE = "space"  # real-space length (scan or image pixels)

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynxtools.dataconverter.readers.base.reader import BaseReader
@@ -36,8 +36,8 @@ _HASH_CHUNK = 8 * 1024 * 1024
 class EmPluginReader(BaseReader):
     """Electron-microscopy vendor files (Gatan DM, Velox EMD, TIA...) to NXem."""
 
-    supported_nxdls = ["NXem"]
-    supported_file_extensions = sorted(
+    supported_nxdls: ClassVar[list[str]] = ["NXem"]
+    supported_file_extensions: ClassVar[list[str]] = sorted(
         {ext for fmt in all_formats() for ext in fmt.EXTENSIONS} | {".yaml", ".yml"}
     )
 

@@ -27,6 +27,8 @@ from ..errors import ConversionError
 #: Module names, in the order in which files are tested against them.
 FORMAT_MODULES: tuple[str, ...] = ("gatan", "velox", "tia")
 
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
 #: Bytes read from the start of a file for content sniffing.
 HEAD_SIZE = 1024
 
@@ -39,9 +41,7 @@ def all_formats() -> tuple[ModuleType, ...]:
 
 def supported_formats_text() -> str:
     """One line per format, for error messages and ``--help``-style listings."""
-    return "; ".join(
-        f"{fmt.TITLE} ({', '.join(fmt.EXTENSIONS)})" for fmt in all_formats()
-    )
+    return "; ".join(f"{fmt.TITLE} ({', '.join(fmt.EXTENSIONS)})" for fmt in all_formats())
 
 
 def read_head(path: Path) -> bytes:
@@ -63,8 +63,9 @@ def detect(path: Path) -> ModuleType:
     for fmt in all_formats():
         if fmt.sniff(path, head):
             return fmt
+    if head.startswith(HDF5_MAGIC):
+        raise ConversionError(path, "is an HDF5 file but not one of a supported layout (or it is truncated or damaged)")
     raise ConversionError(
         path,
-        "is not a recognised electron-microscopy file; supported formats: "
-        + supported_formats_text(),
+        "is not a recognised electron-microscopy file; supported formats: " + supported_formats_text(),
     )

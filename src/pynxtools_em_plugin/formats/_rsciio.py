@@ -22,18 +22,23 @@ from ..units import canonical_axis_units, classify_units, convert_values
 _WAVELENGTH_NAMES = {"wavelength", "lambda", "λ"}
 
 
-def call_reader(path: Path, reader: Callable[..., list[dict]], **kwargs: Any) -> list[dict]:
-    """Run a RosettaSciIO reader; any failure becomes one clear ConversionError."""
+def call_reader(path: Path, title: str, reader: Callable[..., list[dict]], **kwargs: Any) -> list[dict]:
+    """Run a RosettaSciIO reader; any failure becomes one clear ConversionError.
+
+    Vendor readers raise anything (struct.error, ValueError, IndexError...) on
+    truncated or damaged bytes, hence the broad except.
+    """
     try:
         dicts = reader(str(path), **kwargs)
     except ConversionError:
         raise
     except MemoryError as exc:
-        raise ConversionError(path, "declares more data than can be held in memory") from exc
+        raise ConversionError(path, f"declares more data than fits in memory; not a valid {title} file") from exc
     except Exception as exc:
-        raise ConversionError(path, f"cannot be read ({type(exc).__name__}: {exc})") from exc
+        detail = f"{type(exc).__name__}: {exc}"
+        raise ConversionError(path, f"looks like {title} but cannot be read: truncated or damaged ({detail})") from exc
     if not dicts:
-        raise ConversionError(path, "holds no data set")
+        raise ConversionError(path, f"looks like {title} but holds no readable data set")
     return dicts
 
 
@@ -97,16 +102,11 @@ def _check_axes_match(source: Path, data: Any, axes: list[Axis]) -> None:
     """Refuse a signal whose axes do not describe its array (corrupt header)."""
     shape = tuple(int(n) for n in data.shape)
     if len(axes) != len(shape) or any(a.size != n for a, n in zip(axes, shape, strict=True)):
-        raise ConversionError(
-            source, f"axes {[a.size for a in axes]} do not match the data shape {list(shape)}"
-        )
+        raise ConversionError(source, f"axes {[a.size for a in axes]} do not match the data shape {list(shape)}")
 
 
-def signals_from_rsciio(
-    dicts: Iterable[dict[str, Any]], source: Path, format_name: str
-) -> list[Signal]:
+def signals_from_rsciio(dicts: Iterable[dict[str, Any]], source: Path, format_name: str) -> list[Signal]:
     """Every signal of a RosettaSciIO result, with its index as context."""
     return [
-        signal_from_rsciio(entry, source, format_name, context=f"signal {index}")
-        for index, entry in enumerate(dicts)
+        signal_from_rsciio(entry, source, format_name, context=f"signal {index}") for index, entry in enumerate(dicts)
     ]

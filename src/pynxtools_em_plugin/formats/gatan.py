@@ -43,7 +43,7 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.digitalmicrograph import file_reader
 
-    dicts = call_reader(path, file_reader)
+    dicts = call_reader(path, TITLE, file_reader)
     notes = [note for entry in dicts if (note := _repair_odd_packed_complex(entry))]
     signals = signals_from_rsciio(dicts, path, NAME)
     for signal in signals:

@@ -60,7 +60,7 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.tia import file_reader
 
-    dicts = call_reader(path, file_reader)
+    dicts = call_reader(path, TITLE, file_reader)
     signals = []
     for index, entry in enumerate(dicts):
         warnings = _fix_calibration(entry, path)

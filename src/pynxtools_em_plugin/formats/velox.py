@@ -13,13 +13,12 @@ import json
 from pathlib import Path
 
 from ..model import Signal
+from . import HDF5_MAGIC
 from ._rsciio import call_reader, signals_from_rsciio
 
 NAME = "velox"
 TITLE = "Thermo Fisher Velox EMD"
 EXTENSIONS = (".emd",)
-
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -57,4 +56,4 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.emd import file_reader
 
-    return signals_from_rsciio(call_reader(path, file_reader), path, NAME)
+    return signals_from_rsciio(call_reader(path, TITLE, file_reader), path, NAME)

@@ -129,16 +129,13 @@ def _rule_from_entry(entry: dict[str, Any], origin: str) -> Rule:
     """Checks JSON Schema cannot express: known transforms and parseable units."""
     transform = entry.get("transform")
     if transform is not None and transform not in TRANSFORMS:
-        raise MappingTableError(
-            origin, f"unknown transform '{transform}' (known: {', '.join(sorted(TRANSFORMS))})"
-        )
+        raise MappingTableError(origin, f"unknown transform '{transform}' (known: {', '.join(sorted(TRANSFORMS))})")
     for key in ("src_unit", "dst_unit"):
         if key in entry and parse_unit(entry[key]) is None:
             raise MappingTableError(origin, f"{key} '{entry[key]}' is not a unit pint knows")
     src_unit, dst_unit = entry.get("src_unit"), entry.get("dst_unit")
-    if src_unit and dst_unit:
-        if parse_unit(src_unit).dimensionality != parse_unit(dst_unit).dimensionality:
-            raise MappingTableError(origin, f"cannot convert '{src_unit}' into '{dst_unit}'")
+    if src_unit and dst_unit and parse_unit(src_unit).dimensionality != parse_unit(dst_unit).dimensionality:
+        raise MappingTableError(origin, f"cannot convert '{src_unit}' into '{dst_unit}'")
     sources = entry["src"]
     return Rule(
         src=(sources,) if isinstance(sources, str) else tuple(sources),

@@ -17,8 +17,12 @@ from ..model import Axis, AxisKind, Signal
 from ..units import ureg
 
 #: NXem axis names by number of spatial dimensions, slowest first.
-_SPATIAL_NAMES = {1: ["axis_i"], 2: ["axis_j", "axis_i"], 3: ["axis_k", "axis_j", "axis_i"],
-                  4: ["axis_m", "axis_k", "axis_j", "axis_i"]}
+_SPATIAL_NAMES = {
+    1: ["axis_i"],
+    2: ["axis_j", "axis_i"],
+    3: ["axis_k", "axis_j", "axis_i"],
+    4: ["axis_m", "axis_k", "axis_j", "axis_i"],
+}
 _SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
 
 
@@ -59,7 +63,9 @@ def layout_for(signal: Signal) -> NXdataLayout:
 def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
     others = [i for i in range(len(signal.axes)) if i != energy_dim]
     if len(others) > 3:
-        raise ConversionError(signal.source, f"signal '{signal.title}' has {len(others)} navigation dimensions; NXem spectra allow 3")
+        raise ConversionError(
+            signal.source, f"signal '{signal.title}' has {len(others)} navigation dimensions; NXem spectra allow 3"
+        )
     if signal.is_complex:
         raise ConversionError(signal.source, f"signal '{signal.title}' is a complex-valued spectrum")
     names = _SPATIAL_NAMES.get(len(others), [])
@@ -75,7 +81,7 @@ def _image_layout(signal: Signal) -> NXdataLayout:
     fields = ["real", "imag"] if signal.is_complex else ["real"]
     order = list(range(rank))
     if rank == 3 and signal.axes[0].kind is AxisKind.INDEX:
-        axes = [("indices_image", signal.axes[0])] + list(zip(_SPATIAL_NAMES[2], signal.axes[1:], strict=True))
+        axes = [("indices_image", signal.axes[0]), *list(zip(_SPATIAL_NAMES[2], signal.axes[1:], strict=True))]
         return NXdataLayout("image", "stack_2d", order, axes, fields)
     axes = list(zip(_SPATIAL_NAMES[rank], signal.axes, strict=True))
     return NXdataLayout("image", f"image_{rank}d", order, axes, fields)

@@ -213,4 +213,3 @@ def _instant(iso: str):
     from datetime import datetime
 
     return datetime.fromisoformat(iso)
-

@@ -1,0 +1,144 @@
+"""Unit tests of the mapping engine, its schema checks and the named transforms."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pynxtools_em_plugin.errors import MappingTableError
+from pynxtools_em_plugin.formats import FORMAT_MODULES
+from pynxtools_em_plugin.mapping.engine import apply_rules, parse_table, rules_for, shipped_table
+from pynxtools_em_plugin.mapping.transforms import TransformContext
+
+
+def table(*mappings: dict, fmt: str = "gatan") -> str:
+    return json.dumps({"name": "t", "version": "1", "format": fmt, "mappings": list(mappings)})
+
+
+def apply(mappings: list[dict], tree: dict, ctx: TransformContext | None = None):
+    rules = parse_table(table(*mappings), "t.json").rules
+    return apply_rules(rules, tree, ctx or TransformContext())
+
+
+@pytest.mark.parametrize("name", FORMAT_MODULES)
+def test_every_shipped_table_is_valid(name):
+    assert shipped_table(name).rules, name
+
+
+def test_unit_conversion_with_pint():
+    result = apply([{"src": "a/V", "dst": "voltage", "src_unit": "V", "dst_unit": "kV"}], {"a": {"V": "200000"}})
+    (value,) = result.values
+    assert value.value == pytest.approx(200.0)
+    assert value.units == "kV"
+    assert value.vendor_key == "a/V"
+
+
+def test_radians_become_degrees_not_silently_copied():
+    result = apply([{"src": "t", "dst": "tilt1", "src_unit": "rad", "dst_unit": "degree"}], {"t": np.pi / 2})
+    assert result.values[0].value == pytest.approx(90.0)
+
+
+def test_vector_transform_joins_xyz_in_target_units():
+    rule = {"src": ["x", "y", "z"], "dst": "position", "transform": "vector", "src_unit": "m", "dst_unit": "µm"}
+    (value,) = apply([rule], {"x": "1e-6", "y": 2e-6, "z": "-3e-6"}).values
+    np.testing.assert_allclose(value.value, [1.0, 2.0, -3.0])
+    assert value.units == "µm"
+
+
+def test_first_rule_per_destination_wins_and_fallbacks_apply():
+    rules = [{"src": "preferred", "dst": "x"}, {"src": "fallback", "dst": "x"}]
+    assert apply(rules, {"preferred": "a", "fallback": "b"}).values[0].value == "a"
+    assert apply(rules, {"fallback": "b"}).values[0].value == "b"
+
+
+def test_skip_values_mean_not_recorded():
+    rule = {"src": "current", "dst": "probe_current", "src_unit": "nA", "skip_values": [0]}
+    assert apply([rule], {"current": 0.0}).values == []
+
+
+def test_key_references_select_the_signal_detector():
+    tree = {"BinaryResult": {"DetectorIndex": "5"}, "Detectors": {"Detector-5": {"DetectorName": "HAADF"}}}
+    rule = {"src": "Detectors/Detector-{BinaryResult/DetectorIndex}/DetectorName", "dst": "name"}
+    assert apply([rule], tree).values[0].value == "HAADF"
+
+
+def test_escaped_slash_in_vendor_key():
+    assert apply([{"src": "rate (counts\\/s)", "dst": "x"}], {"rate (counts/s)": 3}).values[0].value == 3
+
+
+def test_invalid_value_is_one_warning_naming_the_key():
+    result = apply([{"src": "HT", "dst": "voltage", "src_unit": "V"}], {"HT": "unknown"})
+    assert result.values == []
+    assert len(result.warnings) == 1 and "'HT'" in result.warnings[0]
+
+
+def test_epoch_and_filetime_are_utc_iso8601():
+    (epoch,) = apply([{"src": "t", "dst": "start_time", "transform": "epoch_to_iso8601"}], {"t": "1709189884"}).values
+    assert epoch.value == "2024-02-29T06:58:04+00:00"
+    rule = {"src": "t", "dst": "start_time", "transform": "filetime_to_iso8601"}
+    (filetime,) = apply([rule], {"t": 1.3115143597e17}).values
+    assert filetime.value.startswith("2016-08-08T15:26:37") and filetime.value.endswith("+00:00")
+
+
+def test_naive_time_gets_the_assumed_zone_and_a_note():
+    from zoneinfo import ZoneInfo
+
+    ctx = TransformContext(ZoneInfo("Europe/Berlin"), "Europe/Berlin")
+    rule = {"src": ["d", "t"], "dst": "start_time", "transform": "datetime_to_iso8601"}
+    (value,) = apply([rule], {"d": "8/8/2016", "t": "4:26:37 PM"}, ctx).values
+    assert value.value == "2016-08-08T16:26:37+02:00"
+    assert ctx.notes == ["time without a time zone; assumed Europe/Berlin"]
+
+
+def test_lookup_and_constant_value():
+    rules = [
+        {"src": "mode", "dst": "operation_mode", "transform": "lookup", "args": {"table": {"2": "STEM"}}},
+        {"src": "version", "dst": "program", "value": "Velox", "scope": "instrument"},
+    ]
+    values = {v.path: v.value for v in apply(rules, {"mode": "2", "version": "3.1"}).values}
+    assert values == {"operation_mode": "STEM", "program": "Velox"}
+
+
+def test_user_table_overrides_shipped_rules():
+    user = parse_table(
+        table(
+            {
+                "src": "ImageList/TagGroup0/ImageTags/Microscope Info/Name",
+                "dst": "name",
+                "scope": "instrument",
+                "transform": "text",
+                "args": {"separator": ""},
+            }
+        ),
+        "u.json",
+    )
+    rules = rules_for("gatan", [user])
+    assert rules[0].origin == "u.json, entry 0"
+    assert len(rules) == 1 + len(shipped_table("gatan").rules)
+    assert rules_for("velox", [user]) == shipped_table("velox").rules
+
+
+@pytest.mark.parametrize(
+    ("broken", "expected"),
+    [
+        ({"src": "a"}, "entry 1 (dst '?'), entry: 'dst' is a required property"),
+        ({"src": "a", "dst": "x", "src_unit": "parsecs per fortnight"}, "not a unit pint knows"),
+        ({"src": "a", "dst": "x", "src_unit": "V", "dst_unit": "m"}, "cannot convert 'V' into 'm'"),
+        ({"src": "a", "dst": "x", "transform": "eval"}, "unknown transform 'eval'"),
+        ({"src": "a", "dst": "x", "colour": "red"}, "Additional properties are not allowed"),
+    ],
+)
+def test_bad_table_error_names_table_and_entry(broken, expected):
+    with pytest.raises(MappingTableError) as info:
+        parse_table(table({"src": "ok", "dst": "fine"}, broken), "facility.json")
+    message = str(info.value.message)
+    assert "facility.json" in message and expected in message
+    if "entry" in expected:
+        assert "entry 1" in message
+
+
+def test_not_json_is_a_clear_error():
+    with pytest.raises(MappingTableError, match=r"facility\.json.*not valid JSON"):
+        parse_table("{not json", "facility.json")
