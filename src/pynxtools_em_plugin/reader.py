@@ -93,7 +93,8 @@ def _read_events(paths: list[Path], user_tables: list[MappingTable], ctx: Transf
             warnings = [f"{path.name} ({signal.title}): {w}" for w in result.warnings]
             warnings += [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
             warnings += signal.warnings
-            events.append(Event(len(events) + 1, signal, result.values, checksum, warnings=warnings))
+            assumed = ctx.assumed_timezone_name if ctx.notes else None
+            events.append(Event(len(events) + 1, signal, result.values, checksum, assumed, warnings))
     return events
 
 

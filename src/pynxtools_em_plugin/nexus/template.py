@@ -41,8 +41,9 @@ class Event:
     signal: Signal
     mapped: list[MappedValue]
     input_checksum: str = ""
-    layout: NXdataLayout | None = None
+    assumed_timezone: str | None = None  # set when a vendor time had no zone
     warnings: list[str] = field(default_factory=list)
+    layout: NXdataLayout | None = None
 
     @property
     def path(self) -> str:
@@ -131,10 +132,13 @@ class TemplateBuilder:
             self.set(f"{process}/detector_identifier", str(detector))
 
     def _write_vendor_metadata(self, event: Event) -> None:
-        """The complete vendor tree, losslessly, as JSON next to the data."""
+        """The complete vendor tree, losslessly, as JSON next to the data, and the
+        time zone assumed for its times when the vendor wrote none."""
         collection = f"{event.path}/COLLECTION[vendor_metadata]"
         self.set(f"{collection}/format", event.signal.format_name)
         self.set(f"{collection}/original_metadata", to_json(event.signal.metadata))
+        if event.assumed_timezone:
+            self.set(f"{collection}/assumed_time_zone", event.assumed_timezone)
 
     # ---- shared levels -------------------------------------------------
     def add_shared(self, events: list[Event]) -> None:
