@@ -15,6 +15,7 @@ and a ``@default`` chain from the file root to the most informative signal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -213,7 +214,5 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _instant(iso: str):
-    from datetime import datetime
-
+def _instant(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
