@@ -44,10 +44,11 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.digitalmicrograph import file_reader
 
     dicts = call_reader(path, TITLE, file_reader)
-    notes = [note for entry in dicts if (note := _repair_odd_packed_complex(entry))]
+    notes = [_repair_odd_packed_complex(entry) for entry in dicts]
     signals = signals_from_rsciio(dicts, path, NAME)
-    for signal in signals:
-        signal.warnings.extend(f"{path.name}: {note}" for note in notes)
+    for signal, note in zip(signals, notes, strict=True):
+        if note:
+            signal.warnings.append(f"{path.name}: {note}")
     return signals
 
 
