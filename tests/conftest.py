@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,17 @@ EM_DATA = Path(os.environ.get("EM_PLUGIN_TEST_DATA", REPO.parent / "shared" / "e
 
 #: Validation messages about required NXem fields the vendor files do not hold.
 MISSING_REQUIRED = "hasn't been supplied"
+
+#: Required NXem concepts vendor files commonly do not record (validation may name only these).
+VENDOR_LACKS = [
+    r"sample/(atom_types|preparation_date)",
+    r"start_time",
+    r"measurement/instrument(/fabrication|/ebeam_column)?",
+    r"measurement/event\d+/instrument/detector/operation_mode",
+    r"measurement/event\d+/instrument/stage/(tilt2|rotation)",
+    r"measurement/event\d+/instrument/ebeam_column/scan_controller/scan_schema",
+    r"measurement/event\d+/(image|spectrum)1/process/detector_identifier",
+]
 
 
 def em_file(relative: str) -> Path:
@@ -108,3 +121,52 @@ def convert(tmp_path):
         return convert_files(list(inputs), tmp_path / f"out{next(counter)}.nxs", config)
 
     return run
+
+
+def nxdata_groups(h5) -> list:
+    found = []
+    h5.visititems(lambda name, obj: found.append(obj) if obj.attrs.get("NX_class") == "NXdata" else None)
+    return found
+
+
+def resolve_default(h5):
+    """Follow the ``@default`` chain from the file root."""
+    node = h5
+    while "default" in node.attrs:
+        node = node[node.attrs["default"]]
+    return node
+
+
+def scalar(h5, path):
+    """(value, units) of a dataset; strings decoded."""
+    dataset = h5[path]
+    value = dataset[()]
+    return (value.decode() if isinstance(value, bytes) else value), dataset.attrs.get("units")
+
+
+def assert_clean_nxem(result: Converted, also_lacking: tuple[str, ...] = ()) -> None:
+    """What every converted file must satisfy: valid but for fields the vendor does not
+    record, every NXdata consistent (axes, indices, shapes, labels), a @default chain
+    ending at an NXdata, and the raw vendor metadata of every event kept as JSON."""
+    assert result.other_validation_problems() == []
+    allowed = [*VENDOR_LACKS, *also_lacking]
+    unexplained = [c for c in result.missing_required() if not any(re.fullmatch(p, c) for p in allowed)]
+    assert unexplained == []
+    with result.h5() as h5:
+        groups = nxdata_groups(h5)
+        assert groups, "no NXdata written"
+        for group in groups:
+            signal = group[group.attrs["signal"]]
+            axes = list(group.attrs["axes"])
+            assert len(axes) == signal.ndim
+            for dim, name in enumerate(axes):
+                assert int(group.attrs[f"{name}_indices"]) == dim
+                assert group[name].shape == (signal.shape[dim],)
+                if name.startswith("axis_"):
+                    assert "long_name" in group[name].attrs
+        default = resolve_default(h5)
+        assert default.attrs["NX_class"] == "NXdata"
+        for event in h5["entry1/measurement"].values():
+            if event.attrs.get("NX_class") == "NXem_event_data":
+                raw = json.loads(event["vendor_metadata/original_metadata"][()])
+                assert isinstance(raw, dict) and raw

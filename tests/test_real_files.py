@@ -6,29 +6,15 @@ Velox metadata JSON, TIA ExperimentalDescription) and are asserted with units.
 
 from __future__ import annotations
 
-import json
-import re
-
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, em_file, shared_files
+from conftest import EXAMPLES, assert_clean_nxem, em_file, nxdata_groups, resolve_default, scalar, shared_files
 
 DM_FILES = shared_files("gatan/**/*.dm[34]")
 VELOX_FILES = shared_files("velox/*.emd")
 EMI_FILES = shared_files("tia/*.emi")
 SER_FILES = shared_files("tia/*.ser")
-
-#: Required NXem concepts the vendor files do not record (validation may name only these).
-VENDOR_LACKS = [
-    r"sample/(atom_types|preparation_date)",
-    r"start_time",
-    r"measurement/instrument(/fabrication|/ebeam_column)?",
-    r"measurement/event\d+/instrument/detector/operation_mode",
-    r"measurement/event\d+/instrument/stage/(tilt2|rotation)",
-    r"measurement/event\d+/instrument/ebeam_column/scan_controller/scan_schema",
-    r"measurement/event\d+/(image|spectrum)1/process/detector_identifier",
-]
 
 
 def inputs_for(relative: str) -> list:
@@ -38,49 +24,9 @@ def inputs_for(relative: str) -> list:
     return [path]
 
 
-def nxdata_groups(h5):
-    found = []
-    h5.visititems(lambda name, obj: found.append(obj) if obj.attrs.get("NX_class") == "NXdata" else None)
-    return found
-
-
-def resolve_default(h5):
-    node = h5
-    while "default" in node.attrs:
-        node = node[node.attrs["default"]]
-    return node
-
-
-def scalar(h5, path):
-    dataset = h5[path]
-    value = dataset[()]
-    return (value.decode() if isinstance(value, bytes) else value), dataset.attrs.get("units")
-
-
 @pytest.mark.parametrize("relative", DM_FILES + VELOX_FILES + EMI_FILES + SER_FILES)
 def test_every_file_converts_validates_and_keeps_everything(relative, convert):
-    result = convert(*inputs_for(relative))
-    assert result.other_validation_problems() == []
-    unexplained = [c for c in result.missing_required() if not any(re.fullmatch(p, c) for p in VENDOR_LACKS)]
-    assert unexplained == []
-    with result.h5() as h5:
-        groups = nxdata_groups(h5)
-        assert groups, "no NXdata written"
-        for group in groups:
-            signal = group[group.attrs["signal"]]
-            axes = list(group.attrs["axes"])
-            assert len(axes) == signal.ndim
-            for dim, name in enumerate(axes):
-                assert int(group.attrs[f"{name}_indices"]) == dim
-                assert group[name].shape == (signal.shape[dim],)
-                if name.startswith("axis_"):
-                    assert "long_name" in group[name].attrs
-        default = resolve_default(h5)
-        assert default.attrs["NX_class"] == "NXdata"
-        for event in h5["entry1/measurement"].values():
-            if event.attrs.get("NX_class") == "NXem_event_data":
-                raw = json.loads(event["vendor_metadata/original_metadata"][()])
-                assert isinstance(raw, dict) and raw
+    assert_clean_nxem(convert(*inputs_for(relative)))
 
 
 def test_gatan_stem_image_metadata_with_units(convert):

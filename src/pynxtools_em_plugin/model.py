@@ -23,7 +23,8 @@ class AxisKind(StrEnum):
     RECIPROCAL = "reciprocal"  # reciprocal-space length (diffraction, FFT)
     ENERGY = "energy"  # energy (loss) of a spectrum
     WAVELENGTH = "wavelength"  # photon wavelength of a CL spectrum
-    TIME = "time"  # time series, e.g. a TEM image stack
+    TIME = "time"  # time series, e.g. a TEM image stack or an in-situ log
+    ANGLE = "angle"  # scattering or tilt angle, e.g. a virtual-detector bin
     INDEX = "index"  # uncalibrated: pixel or frame index
 
 
@@ -53,6 +54,7 @@ class Signal:
     metadata: dict[str, Any] = field(default_factory=dict)
     signal_type: str = ""  # vendor/RosettaSciIO hint: EELS, EDS_TEM, CL...
     quantity: str = ""  # what the values mean, e.g. "Intensity (counts)"
+    units: str = ""  # units of the values themselves (e.g. degC of a temperature log); "" for counts
     context: str = ""  # where in the file the signal sits (dataset path, index)
     warnings: list[str] = field(default_factory=list)
 

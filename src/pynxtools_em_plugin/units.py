@@ -21,11 +21,20 @@ _CANONICAL_AXIS_UNITS: dict[AxisKind, str | None] = {
     AxisKind.ENERGY: "eV",
     AxisKind.WAVELENGTH: "nm",
     AxisKind.TIME: "s",
+    AxisKind.ANGLE: "mrad",
     AxisKind.INDEX: None,
 }
 
 #: Spellings vendors use that pint does not know.
-_ALIASES = {"1 / nm": "1/nm", "um": "µm", "deg": "degree", "C": "degC"}
+_ALIASES = {
+    "1 / nm": "1/nm",
+    "um": "µm",
+    "deg": "degree",
+    "C": "degC",
+    "Degrees C": "degC",
+    "mR": "mrad",
+    "nm^-1": "1/nm",
+}
 
 
 @cache
@@ -69,7 +78,21 @@ def classify_units(units: str) -> AxisKind:
         return AxisKind.ENERGY
     if dims == registry.second.dimensionality:
         return AxisKind.TIME
+    if _is_angle(unit):
+        return AxisKind.ANGLE
     return AxisKind.INDEX
+
+
+def _is_angle(unit) -> bool:
+    """pint treats radians as dimensionless; an angle is a dimensionless unit that is not 1."""
+    registry = ureg()
+    if unit == registry.dimensionless:
+        return False
+    try:
+        registry.Quantity(1.0, unit).to("radian")
+    except Exception:
+        return False
+    return True
 
 
 def canonical_axis_units(kind: AxisKind) -> str | None:

@@ -81,9 +81,10 @@ def signal_from_rsciio(
     """One :class:`Signal` from one RosettaSciIO signal dictionary."""
     md = entry.get("metadata") or {}
     signal_type = str(md.get("Signal", {}).get("signal_type") or "")
-    axes = [axis_from_rsciio(ax) for ax in entry.get("axes", [])]
-    data = entry["data"]
+    data, axis_dicts = _channels_as_axis(entry["data"], list(entry.get("axes", [])))
+    axes = [axis_from_rsciio(ax) for ax in axis_dicts]
     _check_axes_match(source, data, axes)
+    axes, warnings = _replace_degenerate_axes(source, axes)
     title = str(md.get("General", {}).get("title") or "").strip()
     return Signal(
         title=title or source.stem,
@@ -95,7 +96,38 @@ def signal_from_rsciio(
         signal_type=signal_type,
         quantity=str(md.get("Signal", {}).get("quantity") or ""),
         context=context,
+        warnings=warnings,
     )
+
+
+def _channels_as_axis(data: Any, axes: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
+    """An RGB(A) image (numpy structured dtype) as an array with a leading channel axis.
+
+    RosettaSciIO returns colour images (thumbnails, optical images) with fields
+    R, G, B(, A); NeXus needs plain numbers, so each field becomes one slice.
+    """
+    names = getattr(getattr(data, "dtype", None), "names", None)
+    if not names:
+        return data, axes
+    array = np.asarray(data)
+    stacked = np.stack([array[name] for name in names])
+    channel = {"name": f"colour channel ({', '.join(names)})", "size": len(names), "scale": 1, "offset": 0}
+    return stacked, [channel, *axes]
+
+
+def _replace_degenerate_axes(source: Path, axes: list[Axis]) -> tuple[list[Axis], list[str]]:
+    """Axes whose coordinates do not increase (vendor scale 0 or NaN) become index axes."""
+    fixed, warnings = [], []
+    for axis in axes:
+        steps = np.diff(axis.values)
+        if axis.size > 1 and not (np.all(np.isfinite(axis.values)) and np.all(steps != 0)):
+            warnings.append(
+                f"{source.name}: axis '{axis.name}' has no usable calibration (step 0 or not finite); "
+                "stored as a plain index"
+            )
+            axis = Axis(name=axis.name, values=np.arange(axis.size, dtype=np.float64), units="", kind=AxisKind.INDEX)
+        fixed.append(axis)
+    return fixed, warnings
 
 
 def _check_axes_match(source: Path, data: Any, axes: list[Axis]) -> None:

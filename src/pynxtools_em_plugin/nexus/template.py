@@ -105,6 +105,8 @@ class TemplateBuilder:
             self.set(f"{base}/{layout.signal_fields[0]}", _compressed(data))
         for name in layout.signal_fields:
             self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
+            if signal.units:
+                self.set(f"{base}/{name}/@units", signal.units)
         self.set(f"{base}/@signal", layout.signal_fields[0])
         self.set(f"{base}/@axes", [name for name, _ in layout.axes])
         self.set(f"{base}/title", signal.title)
