@@ -1,0 +1,191 @@
+"""Converting many files in one process start: planning, atomic writing, workers.
+
+``em-plugin convert DIR_OR_FILES... --output-dir OUT`` walks folders, groups
+related files through the format modules' ``companions`` (an ``.emi`` with its
+``.ser``, a ``.mib`` with its ``.hdr``...), and converts each group into one
+``.nxs``. A failing file is reported and skipped; the others go on.
+
+Every output is written to a hidden temporary file in the target folder and
+renamed when complete, so an interrupted conversion never leaves a partial
+file under the target name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from .errors import ConversionError
+from .formats import detect
+
+#: Files never taken as inputs when a folder is walked.
+_IGNORED_SUFFIXES = {".nxs", ".part", ".log"}
+
+
+@dataclass
+class Job:
+    """One conversion: a main file, its companions, where the result goes."""
+
+    main: Path
+    companions: list[Path]
+    output: Path
+    format_name: str
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [self.main, *self.companions]
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    rejected: list[tuple[Path, str]] = field(default_factory=list)  # named explicitly, cannot be read
+    ignored: list[Path] = field(default_factory=list)  # found in a folder, not an EM file
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user chose for every job of a batch."""
+
+    overwrite: bool = False
+    strict: bool = False  # validation problems fail the file
+    config_file: str | None = None  # user mapping table (-c)
+    extra_inputs: tuple[Path, ...] = ()  # e.g. an ELN YAML added to every job
+
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # "converted", "exists", "failed"
+    seconds: float = 0.0
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect(arguments: list[Path]) -> list[tuple[Path, bool]]:
+    """(file, named explicitly) for every file named or found below a named folder."""
+    found: list[tuple[Path, bool]] = []
+    for argument in arguments:
+        if argument.is_dir():
+            found += [(p, False) for p in sorted(argument.rglob("*")) if _is_candidate(p)]
+        else:
+            found.append((argument, True))
+    return list(dict.fromkeys(found))
+
+
+def _is_candidate(path: Path) -> bool:
+    hidden = any(part.startswith(".") for part in path.parts[-1:])
+    return path.is_file() and not hidden and path.suffix.lower() not in _IGNORED_SUFFIXES
+
+
+def plan(arguments: list[Path], output_dir: Path) -> Plan:
+    """Detect every file's format, group companions, choose output names."""
+    result = Plan()
+    detected: list[tuple[ModuleType, Path]] = []
+    for path, explicit in collect(arguments):
+        try:
+            detected.append((detect(path), path))
+        except ConversionError as exc:
+            if explicit:
+                result.rejected.append((path, exc.reason))
+            else:
+                result.ignored.append(path)
+    all_paths = [path for _, path in detected] + result.ignored
+    groups = [(fmt, path, fmt.companions(path, all_paths)) for fmt, path in detected]
+    consumed = {c for _, _, companions in groups for c in companions}
+    result.ignored = [p for p in result.ignored if p not in consumed]
+    mains = [(fmt, path, companions) for fmt, path, companions in groups if path not in consumed]
+    names = _output_names([path for _, path, _ in mains], arguments, output_dir)
+    result.jobs = [Job(path, companions, names[path], fmt.NAME) for (fmt, path, companions) in mains]
+    return result
+
+
+def _output_names(mains: list[Path], arguments: list[Path], output_dir: Path) -> dict[Path, Path]:
+    """``OUT/<folder below the named folder>/<stem>.nxs``; ``<name>.nxs`` where stems clash."""
+    roots = [a for a in arguments if a.is_dir()]
+    relative = {}
+    for path in mains:
+        root = next((r for r in roots if path.is_relative_to(r)), path.parent)
+        relative[path] = path.parent.relative_to(root)
+    stems = Counter((relative[p], p.stem) for p in mains)
+    names = {}
+    for path in mains:
+        stem = path.stem if stems[(relative[path], path.stem)] == 1 else path.name
+        names[path] = output_dir / relative[path] / f"{stem}.nxs"
+    return names
+
+
+def convert_job(job: Job, options: Options) -> Outcome:
+    """Convert one job; never raises for a bad input (the outcome says why)."""
+    if job.output.exists() and not options.overwrite:
+        return Outcome(job, "exists", message=f"{job.output} exists (use --overwrite)")
+    start = time.perf_counter()
+    collector = _WarningCollector()
+    logger = logging.getLogger("pynxtools")
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [collector], False  # one status line per file, not a flood
+    try:
+        write_atomically([*job.inputs, *options.extra_inputs], job.output, options.strict, options.config_file)
+    except ConversionError as exc:
+        return Outcome(job, "failed", time.perf_counter() - start, exc.format_message())
+    except Exception as exc:  # a bug must not stop the batch; report it as one line
+        return Outcome(job, "failed", time.perf_counter() - start, f"{job.main}: {type(exc).__name__}: {exc}")
+    finally:
+        logger.handlers, logger.propagate = saved
+    return Outcome(job, "converted", time.perf_counter() - start, str(job.output), collector.messages)
+
+
+def write_atomically(inputs: list[Path], output: Path, strict: bool = False, config_file: str | None = None) -> None:
+    """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete."""
+    from pynxtools.dataconverter import helpers
+    from pynxtools.dataconverter.convert import ValidationFailed, transfer_data_into_template
+    from pynxtools.dataconverter.writer import Writer
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.parent / f".{output.name}.{os.getpid()}.part"
+    kwargs = {"config_file": config_file} if config_file else {}
+    try:
+        nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
+        try:
+            data = transfer_data_into_template(
+                tuple(str(p) for p in inputs), "em_plugin", "NXem", nxdl_root, fail=strict, **kwargs
+            )
+        except ValidationFailed as exc:
+            raise ConversionError(inputs[0], "the converted data do not validate against NXem (strict mode)") from exc
+        helpers.add_default_root_attributes(data=data, filename=output.name)
+        Writer(data=data, nxdl_f_path=nxdl_path, output_path=str(temporary)).write()
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run(jobs: list[Job], options: Options, workers: int):
+    """Outcomes in order of completion; ``workers`` > 1 uses worker processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield convert_job(job, options)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import pynxtools.dataconverter.convert  # noqa: F401  imported once, inherited by forked workers
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(convert_job, job, options) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()

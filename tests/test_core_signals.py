@@ -1,0 +1,86 @@
+"""Unit tests of the format-independent signal handling: axis kinds, colour images,
+degenerate calibrations, units of the values, the format listing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pynxtools_em_plugin.cli import main
+from pynxtools_em_plugin.formats import FORMAT_MODULES, all_formats
+from pynxtools_em_plugin.formats._rsciio import signal_from_rsciio
+from pynxtools_em_plugin.model import AxisKind
+from pynxtools_em_plugin.nexus.template import Event, TemplateBuilder
+from pynxtools_em_plugin.units import classify_units
+
+
+@pytest.mark.parametrize(
+    ("units", "kind"),
+    [
+        ("mrad", AxisKind.ANGLE),
+        ("degree", AxisKind.ANGLE),
+        ("nm^-1", AxisKind.RECIPROCAL),
+        ("keV", AxisKind.ENERGY),
+        ("ms", AxisKind.TIME),
+        ("µm", AxisKind.SPACE),
+        ("", AxisKind.INDEX),
+        ("points", AxisKind.INDEX),
+    ],
+)
+def test_axis_kinds_from_units(units, kind):
+    assert classify_units(units) is kind
+
+
+def rsciio_dict(data, *axes):
+    return {"data": data, "axes": list(axes), "metadata": {"General": {"title": "t"}}, "original_metadata": {"k": 1}}
+
+
+def test_angle_axis_is_kept_in_mrad():
+    entry = rsciio_dict(np.zeros(3), {"name": "angle", "size": 3, "scale": 0.5, "offset": 0.0, "units": "degree"})
+    axis = signal_from_rsciio(entry, Path("f.x"), "test", "signal 0").axes[0]
+    assert axis.kind is AxisKind.ANGLE and axis.units == "mrad"
+    np.testing.assert_allclose(axis.values, np.deg2rad([0.0, 0.5, 1.0]) * 1000)
+
+
+def test_rgb_image_gets_a_leading_channel_axis():
+    rgb = np.zeros((2, 3), dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    rgb["G"] = 7
+    entry = rsciio_dict(rgb, {"size": 2, "units": "µm"}, {"size": 3, "units": "µm"})
+    signal = signal_from_rsciio(entry, Path("f.x"), "test", "signal 0")
+    assert signal.shape == (3, 2, 3)
+    assert signal.axes[0].kind is AxisKind.INDEX and "R, G, B" in signal.axes[0].name
+    assert np.all(signal.data[1] == 7) and np.all(signal.data[0] == 0)
+
+
+def test_zero_scale_axis_becomes_index_with_a_warning():
+    entry = rsciio_dict(
+        np.zeros((4, 2)),
+        {"name": "time", "size": 4, "scale": 0.0, "offset": 7.0, "units": "s"},
+        {"size": 2, "scale": 1.0, "units": "nm"},
+    )
+    signal = signal_from_rsciio(entry, Path("series.x"), "test", "signal 0")
+    assert signal.axes[0].kind is AxisKind.INDEX
+    np.testing.assert_array_equal(signal.axes[0].values, [0, 1, 2, 3])
+    assert len(signal.warnings) == 1 and "series.x" in signal.warnings[0] and "'time'" in signal.warnings[0]
+
+
+def test_units_of_the_values_are_written():
+    entry = rsciio_dict(np.arange(5.0), {"name": "Time", "size": 5, "scale": 1.0, "units": "s"})
+    signal = signal_from_rsciio(entry, Path("log.csv"), "test", "signal 0")
+    signal.units = "degC"
+    template: dict = {}
+    TemplateBuilder(template).add_event(Event(1, signal, []))
+    units = {k: v for k, v in template.items() if k.endswith("/real/@units")}
+    assert list(units.values()) == ["degC"]
+
+
+def test_format_listing_names_every_registered_format():
+    result = CliRunner().invoke(main, ["formats"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()[1:]
+    assert [line.split()[0] for line in lines] == list(FORMAT_MODULES)
+    for fmt, line in zip(all_formats(), lines, strict=True):
+        assert fmt.TITLE in line and all(ext in line for ext in fmt.EXTENSIONS)
