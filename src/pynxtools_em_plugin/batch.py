@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .errors import ConversionError
-from .formats import detect
+from .formats import companions_of, detect
 
 #: Files never taken as inputs when a folder is walked.
 _IGNORED_SUFFIXES = {".nxs", ".part", ".log"}
@@ -96,7 +96,7 @@ def plan(arguments: list[Path], output_dir: Path) -> Plan:
             else:
                 result.ignored.append(path)
     all_paths = [path for _, path in detected] + result.ignored
-    groups = [(fmt, path, fmt.companions(path, all_paths)) for fmt, path in detected]
+    groups = [(fmt, path, companions_of(fmt, path, all_paths)) for fmt, path in detected]
     consumed = {c for _, _, companions in groups for c in companions}
     result.ignored = [p for p in result.ignored if p not in consumed]
     mains = [(fmt, path, companions) for fmt, path, companions in groups if path not in consumed]

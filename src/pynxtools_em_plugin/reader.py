@@ -22,7 +22,7 @@ from pynxtools.dataconverter.readers.base.reader import BaseReader
 
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
-from .formats import all_formats, detect
+from .formats import all_formats, companions_of, detect
 from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
 from .mapping.transforms import TransformContext
 from .nexus.template import ENTRY, Event, TemplateBuilder
@@ -107,7 +107,7 @@ def group_inputs(paths: list[Path]) -> list[tuple[ModuleType, Path, list[Path]]]
     consumed: set[Path] = set()
     groups = []
     for fmt, path in detected:
-        companions = fmt.companions(path, paths)
+        companions = companions_of(fmt, path, paths)
         consumed.update(companions)
         groups.append((fmt, path, companions))
     return [group for group in groups if group[1] not in consumed]

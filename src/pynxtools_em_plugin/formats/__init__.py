@@ -6,9 +6,9 @@ Every format is one module in this package with the same small interface:
 ``TITLE``        what a microscopist calls it;
 ``EXTENSIONS``   usual file name endings (informative: detection is by content);
 ``sniff(path, head) -> bool``  recognise a file from its first bytes / layout;
-``companions(path, candidates) -> list[Path]``  files that belong to ``path``
-                 and are read together with it (e.g. a TIA ``.emi`` and its
-                 ``_N.ser``); most formats return ``[]``;
+``companions(path, candidates) -> list[Path]``  optional: files that belong
+                 to ``path`` and are read together with it (e.g. a TIA ``.emi``
+                 and its ``_N.ser``); formats without companions omit it;
 ``read(path, companions) -> list[Signal]``  read every signal of the file.
 
 Format modules import their heavy readers (RosettaSciIO) inside ``read`` only,
@@ -25,7 +25,23 @@ from types import ModuleType
 from ..errors import ConversionError
 
 #: Module names, in the order in which files are tested against them.
-FORMAT_MODULES: tuple[str, ...] = ("gatan", "velox", "tia")
+FORMAT_MODULES: tuple[str, ...] = (
+    "gatan",
+    "velox",
+    "tia",
+    "tiff",
+    "image",
+    "bruker",
+    "phenom",
+    "jeol",
+    "msa",
+    "protochips",
+    "quantumdetector",
+    "mrc",
+    "blockfile",
+    "ncem_emd",
+    "tvips",
+)
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -37,6 +53,17 @@ HEAD_SIZE = 1024
 def all_formats() -> tuple[ModuleType, ...]:
     """The format modules, imported once."""
     return tuple(importlib.import_module(f"{__name__}.{name}") for name in FORMAT_MODULES)
+
+
+def companions_of(fmt: ModuleType, path: Path, candidates: list[Path]) -> list[Path]:
+    """The files ``fmt`` reads together with ``path`` (none if the format has no companions)."""
+    finder = getattr(fmt, "companions", None)
+    return finder(path, candidates) if finder else []
+
+
+def formats_table() -> list[tuple[str, str, str]]:
+    """(name, title, usual extensions) of every format, in detection order."""
+    return [(fmt.NAME, fmt.TITLE, " ".join(fmt.EXTENSIONS)) for fmt in all_formats()]
 
 
 def supported_formats_text() -> str:

@@ -7,8 +7,10 @@ format modules only add what is specific to their vendor.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,38 @@ def call_reader(path: Path, title: str, reader: Callable[..., list[dict]], **kwa
     if not dicts:
         raise ConversionError(path, f"looks like {title} but holds no readable data set")
     return dicts
+
+
+class _RecordList(logging.Handler):
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def rsciio_log(module: str, level: int = logging.INFO) -> Iterator[list[logging.LogRecord]]:
+    """Collect what a RosettaSciIO reader module logs instead of printing it.
+
+    Some readers report facts through their logger only (a skipped sub-file, a
+    dropped partial frame, an extrapolated axis); the caller turns the records
+    into signal warnings, or drops those it corrects itself. ``module`` is the
+    reader's logger name, e.g. ``rsciio.jeol._api``.
+    """
+    logger = logging.getLogger(module)
+    handler = _RecordList(level)
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(min(level, logger.getEffectiveLevel()))
+    logger.propagate = False
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def axis_from_rsciio(axis: dict[str, Any]) -> Axis:
@@ -137,8 +171,41 @@ def _check_axes_match(source: Path, data: Any, axes: list[Axis]) -> None:
         raise ConversionError(source, f"axes {[a.size for a in axes]} do not match the data shape {list(shape)}")
 
 
-def signals_from_rsciio(dicts: Iterable[dict[str, Any]], source: Path, format_name: str) -> list[Signal]:
-    """Every signal of a RosettaSciIO result, with its index as context."""
-    return [
-        signal_from_rsciio(entry, source, format_name, context=f"signal {index}") for index, entry in enumerate(dicts)
-    ]
+def signals_from_rsciio(
+    dicts: Iterable[dict[str, Any]],
+    source: Path,
+    format_name: str,
+    prepare: Callable[[dict[str, Any]], list[str]] | None = None,
+) -> list[Signal]:
+    """Every signal of a RosettaSciIO result, with its index as context.
+
+    ``prepare`` lets a format module correct one RosettaSciIO dictionary in place
+    (axes, added metadata) before it becomes a Signal; it returns warnings.
+    """
+    signals = []
+    for index, entry in enumerate(dicts):
+        warnings = prepare(entry) if prepare else []
+        signal = signal_from_rsciio(entry, source, format_name, context=f"signal {index}")
+        signal.warnings.extend(warnings)
+        signals.append(signal)
+    return signals
+
+
+def lazily(reader: Callable[..., list[dict]], signal_dims: int = 2) -> Callable[..., list[dict]]:
+    """``reader`` run with ``lazy=True``, reading the last frame of each signal once.
+
+    Memory-mapped (lazy) readers keep large 4D-STEM series out of memory while
+    reading, but notice a truncated file only when the bytes are read: probing
+    one frame here, inside :func:`call_reader`, turns that into the usual
+    ConversionError instead of a failure while the NeXus file is written.
+    """
+
+    def read(filename: str, **kwargs: Any) -> list[dict]:
+        dicts = reader(filename, lazy=True, **kwargs)
+        for entry in dicts:
+            data = entry["data"]
+            if hasattr(data, "compute") and data.size:
+                np.asarray(data[(-1,) * max(data.ndim - signal_dims, 0)])
+        return dicts
+
+    return read

@@ -36,10 +36,6 @@ def sniff(path: Path, head: bytes) -> bool:
     return byte_order in (0, 1)
 
 
-def companions(path: Path, candidates: list[Path]) -> list[Path]:
-    return []
-
-
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.digitalmicrograph import file_reader
 

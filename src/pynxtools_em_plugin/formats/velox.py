@@ -49,10 +49,6 @@ def velox_version(path: Path) -> str | None:
     return str(info.get("version", ""))
 
 
-def companions(path: Path, candidates: list[Path]) -> list[Path]:
-    return []
-
-
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.emd import file_reader
 

@@ -17,6 +17,7 @@ import numpy as np
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+_OADATE_EPOCH = datetime(1899, 12, 30)
 
 
 class TransformError(ValueError):
@@ -87,6 +88,15 @@ def _filetime(values: list[Any], args: dict[str, Any], ctx: TransformContext) ->
     return (_FILETIME_EPOCH + timedelta(microseconds=ticks / 10)).isoformat()
 
 
+def _oadate(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> str:
+    """OLE Automation date (Windows DATE, Excel serial date): days since
+    1899-12-30, a local wall-clock time without zone, which gets the assumed zone."""
+    days = to_float(values[0])
+    if days <= 0:
+        raise TransformError(f"{values[0]!r} is not a valid time stamp")
+    return _as_aware(_OADATE_EPOCH + timedelta(days=days), ctx)
+
+
 def _parse_datetime(text: str, dayfirst: bool) -> datetime:
     from dateutil import parser
 
@@ -131,6 +141,7 @@ TRANSFORMS: dict[str, Transform] = {
     "number": _number,
     "epoch_to_iso8601": _epoch,
     "filetime_to_iso8601": _filetime,
+    "oadate_to_iso8601": _oadate,
     "datetime_to_iso8601": _datetime,
     "lookup": _lookup,
     "text": _text,
