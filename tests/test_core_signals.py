@@ -67,14 +67,18 @@ def test_zero_scale_axis_becomes_index_with_a_warning():
     assert len(signal.warnings) == 1 and "series.x" in signal.warnings[0] and "'time'" in signal.warnings[0]
 
 
-def test_units_of_the_values_are_written():
-    entry = rsciio_dict(np.arange(5.0), {"name": "Time", "size": 5, "scale": 1.0, "units": "s"})
+def test_a_log_keeps_the_units_of_its_values_in_the_sensor_nxlog():
+    entry = rsciio_dict(np.arange(5.0), {"name": "Time", "size": 5, "scale": 0.25, "units": "s"})
     signal = signal_from_rsciio(entry, Path("log.csv"), "test", "signal 0")
     signal.units = "degC"
     template: dict = {}
     TemplateBuilder(template).add_event(Event(1, signal, []))
-    units = {k: v for k, v in template.items() if k.endswith("/real/@units")}
-    assert list(units.values()) == ["degC"]
+    log = "/ENTRY[entry1]/measurement/eventID[event1]/instrument/sensorID[sensor]/value_log"
+    assert template[f"{log}/value/@units"] == "degC"
+    np.testing.assert_array_equal(template[f"{log}/value"], np.arange(5.0))
+    assert template[f"{log}/time/@units"] == "s"
+    np.testing.assert_allclose(template[f"{log}/time"], [0, 0.25, 0.5, 0.75, 1.0])
+    assert not [k for k in template if k.endswith("/real/@units")]  # NXdata image fields stay unitless
 
 
 def test_format_listing_names_every_registered_format():

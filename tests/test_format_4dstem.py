@@ -125,6 +125,7 @@ def test_de_movie_scan_calibration_restored_and_detector_axes_are_indices(conver
     with result.h5() as h5:
         cube = resolve_default(h5)
         assert cube.name.endswith("image_4d") and cube["real"].shape == (4, 8, 4, 8)
+        assert h5["entry1/sample/is_simulation"][()]  # Camera Model = DESim: DE-Server's simulated camera
         # _info.txt: Specimen Pixel Size Y = 0.2 nm, X = 0.1 nm (RosettaSciIO sets both to 1)
         y, y_units = axis(cube, "axis_m")
         x, x_units = axis(cube, "axis_k")
@@ -317,6 +318,7 @@ def test_prismatic_axes_are_corrected_against_the_simulation_parameters(convert)
         inst = f"{EVENT}/instrument"
         assert scalar(h5, f"{inst}/ebeam_column/electron_source/voltage") == (100.0, "kV")
         assert scalar(h5, f"{inst}/optics/semi_convergence_angle") == (30.0, "mrad")
+        assert h5["entry1/sample/is_simulation"][()]
     assert warnings_about(result, "prismatic simulation output")
     assert warnings_about(result, "labelled mrad")
 

@@ -415,11 +415,17 @@ def test_protochips_true_time_stamps_and_sensors(converted):
             np.testing.assert_allclose(series["real"][()], values)
             assert ev["instrument/sensor/name"][()].decode() == column
             assert ev["instrument/sensor/value"][()] == pytest.approx(values.mean())
+            log = ev["instrument/sensor/value_log"]  # the whole series with the units of its values
+            np.testing.assert_allclose(log["value"][()], values)
+            np.testing.assert_allclose(log["time"][()], seconds)
+            assert log["time"].attrs["units"] == "s"
+            assert log["value"].attrs["units"] == ev["instrument/sensor/value"].attrs["units"]
             assert ev["start_time"][()].decode() == start.isoformat() + "+00:00"
             assert ev["end_time"][()].decode() == (start + timedelta(seconds=seconds[-1])).isoformat() + "+00:00"
         temperature = evs[0]
         assert temperature["instrument/sensor/measurement"][()] == b"temperature"
         assert temperature["instrument/sensor/value"].attrs["units"] == "degC"  # Temperature units = Degrees C
+        assert temperature["instrument/sensor/value_log/time"].attrs["start"].startswith("2014-12-15T19:07:04.165")
         assert "degC" in temperature["image1/image_1d/real"].attrs["long_name"]
         assert evs[1]["instrument/sensor/measurement"][()] == b"pressure"
         assert evs[1]["instrument/sensor/value"].attrs["units"] == "torr"

@@ -44,6 +44,7 @@ def test_gatan_stem_image_metadata_with_units(convert):
         assert tilt == pytest.approx(24.950478513) and units == "degree"
         assert scalar(h5, f"{ev}/start_time")[0].startswith("2016-08-08T15:26:37")
         assert scalar(h5, "entry1/start_time")[0].endswith("+00:00")
+        assert not h5["entry1/sample/is_simulation"][()]
         image = h5[f"{ev}/image1/image_2d"]
         assert image["real"].shape == (68, 68)
         assert image["axis_i"].attrs["units"] == "nm"

@@ -54,9 +54,10 @@ class Signal:
     metadata: dict[str, Any] = field(default_factory=dict)
     signal_type: str = ""  # vendor/RosettaSciIO hint: EELS, EDS_TEM, CL...
     quantity: str = ""  # what the values mean, e.g. "Intensity (counts)"
-    units: str = ""  # units of the values themselves (e.g. degC of a temperature log); "" for counts
+    units: str = ""  # units of the values of an in-situ log (e.g. degC), written to its sensor NXlog; "" for counts
     context: str = ""  # where in the file the signal sits (dataset path, index)
     warnings: list[str] = field(default_factory=list)
+    simulated: bool = False  # computed (e.g. a prismatic simulation), not measured
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -73,7 +73,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None):
     builder.add_times(events)
     for path, value in eln_entries(eln, source="ELN YAML").items():
         builder.set(f"{ENTRY}/{path}", value)
-    builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", False)
+    builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", any(e.signal.simulated for e in events))
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
     builder.add_programs(_programs(user_tables))

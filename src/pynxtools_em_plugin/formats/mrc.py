@@ -135,7 +135,15 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     metadata_file = str(info) if info is not None else "auto"
     dicts = call_reader(path, TITLE, lazily(file_reader), metadata_file=metadata_file)
     fei = read_fei_extended_header(path)
-    return signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path, fei))
+    signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path, fei))
+    for signal in signals:
+        signal.simulated = _from_camera_simulator(signal.metadata)
+    return signals
+
+
+def _from_camera_simulator(metadata: dict[str, Any]) -> bool:
+    """DE-Server's simulated camera ("DESim") writes synthetic frames, not a measurement."""
+    return str(metadata.get("de_metadata", {}).get("Camera Model", "")).strip().lower() == "desim"
 
 
 def _prepare(entry: dict[str, Any], path: Path, fei: dict[str, Any] | None) -> list[str]:

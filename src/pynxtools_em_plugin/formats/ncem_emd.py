@@ -68,6 +68,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     for signal in signals:
         if signal.title == _UNNAMED:
             signal.title = path.stem
+        signal.simulated = "simulation_parameters" in signal.metadata
     return signals
 
 

@@ -3,10 +3,11 @@
 Parsing is RosettaSciIO's (``rsciio.protochips``): every logged column becomes
 one signal (one event), a 1-D series over time. The unit the log header
 declares for it (``Degrees C`` -> degC, ``Torr``, ``Amps``...) is in the
-signal's label and, machine-readable, on the event's sensor (below). It is not
-set as the units of the values: NXem's image fields (where a 1-D series over
-time is written) are NX_UNITLESS and the NeXus validator rejects a temperature
-there. Corrections and additions made here:
+signal's label and, machine-readable, on the event's sensor: its whole series
+as ``instrument/sensor/value_log`` (NXlog, ``value`` with the units, ``time``
+in s) and its time average as ``value`` (NXem's image fields, where the
+plottable series is written, are unitless: a temperature has no place there).
+Corrections and additions made here:
 
 * Time axis: the logger samples irregularly (here 158-362 ms apart), but
   RosettaSciIO replaces the time stamps by a uniform step extrapolated from
@@ -113,6 +114,7 @@ def _signal(entry: dict[str, Any], column: str, path: Path, index: int) -> Signa
     signal.metadata["normalised"] = _normalised(signal, column, units, header)
     if units:
         signal.quantity = f"{column.split()[-1]} ({units})"
+        signal.units = units
     return signal
 
 

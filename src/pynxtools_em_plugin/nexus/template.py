@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..mapping.engine import MappedValue
-from ..model import Signal
+from ..model import AxisKind, Signal
 from .nxdata import NXdataLayout, layout_for
 from .rawjson import to_json
 
@@ -83,6 +83,7 @@ class TemplateBuilder:
         event.layout = layout_for(event.signal)
         self._write_event_metadata(event)
         self._write_nxdata(event)
+        self._write_value_log(event)
         self._write_provenance(event)
         self._write_vendor_metadata(event)
         self.set(f"{event.path}/@default", event.group_name)
@@ -105,8 +106,6 @@ class TemplateBuilder:
             self.set(f"{base}/{layout.signal_fields[0]}", _compressed(data))
         for name in layout.signal_fields:
             self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
-            if signal.units:
-                self.set(f"{base}/{name}/@units", signal.units)
         self.set(f"{base}/@signal", layout.signal_fields[0])
         self.set(f"{base}/@axes", [name for name, _ in layout.axes])
         self.set(f"{base}/title", signal.title)
@@ -120,6 +119,22 @@ class TemplateBuilder:
             self.set(f"{base}/{name}", axis.values, units)
             label = axis.name if not units else f"{axis.name} ({units})"
             self.set(f"{base}/{name}/@long_name", label)
+
+    def _write_value_log(self, event: Event) -> None:
+        """A time series of a physical quantity (an in-situ log) as the event's sensor NXlog.
+
+        NXem's image and spectrum fields are unitless (counts); a temperature or
+        pressure keeps its units here, next to the plottable NXdata.
+        """
+        signal = event.signal
+        if not signal.units or len(signal.axes) != 1 or signal.axes[0].kind is not AxisKind.TIME:
+            return
+        log = f"{event.path}/instrument/sensorID[sensor]/value_log"
+        self.set(f"{log}/time", signal.axes[0].values, signal.axes[0].units)
+        start = event.value("start_time")
+        if start:
+            self.set(f"{log}/time/@start", start)
+        self.set(f"{log}/value", _compressed(signal.data), signal.units)
 
     def _write_provenance(self, event: Event) -> None:
         signal = event.signal
