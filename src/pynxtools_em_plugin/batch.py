@@ -7,7 +7,8 @@ related files through the format modules' ``companions`` (an ``.emi`` with its
 
 Every output is written to a hidden temporary file in the target folder and
 renamed when complete, so an interrupted conversion never leaves a partial
-file under the target name.
+file under the target name. Large lazily read arrays are streamed into it
+block by block (:mod:`.nexus.streaming`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from types import ModuleType
 
 from .errors import ConversionError
 from .formats import companions_of, detect
+from .nexus.streaming import deferred_arrays, fill_deferred
 
 #: Files never taken as inputs when a folder is walked.
 _IGNORED_SUFFIXES = {".nxs", ".part", ".log"}
@@ -152,13 +154,15 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
     try:
         nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
         try:
-            data = transfer_data_into_template(
-                tuple(str(p) for p in inputs), "em_plugin", "NXem", nxdl_root, fail=strict, **kwargs
-            )
+            with deferred_arrays() as deferred:
+                data = transfer_data_into_template(
+                    tuple(str(p) for p in inputs), "em_plugin", "NXem", nxdl_root, fail=strict, **kwargs
+                )
         except ValidationFailed as exc:
             raise ConversionError(inputs[0], "the converted data do not validate against NXem (strict mode)") from exc
         helpers.add_default_root_attributes(data=data, filename=output.name)
         Writer(data=data, nxdl_f_path=nxdl_path, output_path=str(temporary)).write()
+        fill_deferred(temporary, deferred)
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from ..mapping.engine import MappedValue
 from ..model import AxisKind, Signal
 from .nxdata import NXdataLayout, layout_for
 from .rawjson import to_json
+from .streaming import defer_if_large, is_lazy
 
 ENTRY_NAME = "entry1"
 ENTRY = f"/ENTRY[{ENTRY_NAME}]"
@@ -103,7 +104,9 @@ class TemplateBuilder:
             self.set(f"{base}/imag", _compressed(np.imag(data)))
             self.set(f"{base}/@auxiliary_signals", ["imag"])
         else:
-            self.set(f"{base}/{layout.signal_fields[0]}", _compressed(data))
+            path = f"{base}/{layout.signal_fields[0]}"
+            placeholder = defer_if_large(path, data)
+            self.set(path, _compressed(data) if placeholder is None else placeholder)
         for name in layout.signal_fields:
             self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
         self.set(f"{base}/@signal", layout.signal_fields[0])
@@ -203,8 +206,11 @@ class TemplateBuilder:
 
 
 def _transposed(data: Any, order: list[int]) -> Any:
+    """Dimensions reordered; lazily for dask arrays and memory maps."""
     if order == sorted(order):
         return data
+    if is_lazy(data) and hasattr(data, "transpose"):
+        return data.transpose(order)
     return np.transpose(np.asarray(data), order)
 
 

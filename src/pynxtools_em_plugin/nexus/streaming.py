@@ -1,0 +1,139 @@
+"""Writing large lazy arrays chunk by chunk instead of through pynxtools' in-memory template.
+
+pynxtools' writer takes whole arrays (``h5py.create_dataset(data=...)``), so a
+4D-STEM series or a spectrum image read lazily (dask / memory map) would be
+loaded whole. Where we control the writing (``em-plugin convert``, the NOMAD
+parser: :func:`pynxtools_em_plugin.batch.write_atomically`), large lazy arrays
+are *deferred*: the template gets a one-element placeholder of the same rank and
+dtype (so validation sees the field), and after pynxtools has written the file
+the placeholder is replaced by a chunked, compressed dataset filled block by
+block. Memory then stays at one block, whatever the data size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Lazy arrays at least this large are streamed (when streaming is active).
+STREAM_MIN_BYTES = 64 * 1024 * 1024
+#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit).
+CHUNK_BYTES = 1024 * 1024
+#: How much is read from the source and written at once.
+BLOCK_BYTES = 64 * 1024 * 1024
+#: gzip level 1: fast, and readable by H5Web, NOMAD and every HDF5 build.
+GZIP_LEVEL = 1
+
+_deferred: ContextVar[dict[str, Any] | None] = ContextVar("em_plugin_deferred_arrays", default=None)
+
+
+@contextmanager
+def deferred_arrays() -> Iterator[dict[str, Any]]:
+    """Within this context, large lazy arrays are deferred; yields {template path: array}."""
+    deferred: dict[str, Any] = {}
+    token = _deferred.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _deferred.reset(token)
+
+
+def defer_if_large(template_path: str, data: Any) -> Any | None:
+    """A placeholder for ``data`` if it is lazy, large and streaming is active; else None."""
+    deferred = _deferred.get()
+    if deferred is None or not is_lazy(data) or _nbytes(data) < STREAM_MIN_BYTES:
+        return None
+    deferred[template_path] = data
+    return np.zeros((1,) * len(data.shape), dtype=data.dtype)
+
+
+def is_lazy(data: Any) -> bool:
+    """Not yet in memory: a dask array, a memory map, or a reader's decode-on-demand wrapper."""
+    return isinstance(data, np.memmap) or not isinstance(data, np.ndarray)
+
+
+def _nbytes(data: Any) -> int:
+    return int(np.prod(data.shape, dtype=np.int64)) * np.dtype(data.dtype).itemsize
+
+
+def hdf5_path(template_path: str) -> str:
+    """``/ENTRY[entry1]/a/eventID[event2]/b`` -> ``/entry1/a/event2/b``."""
+    return re.sub(r"[^/\[\]]+\[([^/\]]+)\]", r"\1", template_path)
+
+
+def frame_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Chunks of about CHUNK_BYTES holding whole trailing dimensions (frames, spectra)."""
+    chunks = [1] * len(shape)
+    size = itemsize
+    for dim in reversed(range(len(shape))):
+        if size * shape[dim] <= CHUNK_BYTES:
+            chunks[dim] = shape[dim]
+            size *= shape[dim]
+        else:
+            chunks[dim] = max(1, CHUNK_BYTES // size)
+            break
+    return tuple(chunks)
+
+
+def fill_deferred(nexus_file: Path, deferred: dict[str, Any]) -> None:
+    """Replace each placeholder by the full array, written block by block."""
+    if not deferred:
+        return
+    import h5py
+
+    with h5py.File(nexus_file, "r+") as h5:
+        for template_path, array in deferred.items():
+            _replace_placeholder(h5, hdf5_path(template_path), array)
+
+
+def _replace_placeholder(h5, path: str, array: Any) -> None:
+    placeholder = h5[path]
+    attributes = dict(placeholder.attrs)
+    parent, name = placeholder.parent, path.rsplit("/", 1)[-1]
+    del parent[name]
+    dtype = np.dtype(array.dtype)
+    dataset = parent.create_dataset(
+        name,
+        shape=tuple(array.shape),
+        dtype=dtype,
+        chunks=frame_chunks(tuple(array.shape), dtype.itemsize),
+        compression="gzip",
+        compression_opts=GZIP_LEVEL,
+    )
+    _copy_into(dataset, array)
+    dataset.attrs.update(attributes)
+
+
+def _copy_into(dataset, array: Any) -> None:
+    """Dask arrays chunk by chunk (their own chunks: a reader decoding in one piece is
+    decoded once), memory maps block by block, anything else decoded once."""
+    if hasattr(array, "compute"):
+        import dask.array as da
+
+        da.store(array, dataset, lock=True)
+        return
+    source = array if isinstance(array, np.memmap) else np.asarray(array)
+    for block in blocks(tuple(array.shape), dataset.dtype.itemsize):
+        dataset[block] = source[block]
+
+
+def blocks(shape: tuple[int, ...], itemsize: int) -> Iterator[tuple[slice, ...]]:
+    """Slices along the first dimension of about BLOCK_BYTES each (at least one row)."""
+    if not shape:
+        yield ()
+        return
+    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64))
+    if row_bytes > BLOCK_BYTES and len(shape) > 1:  # one row is too large: split it too
+        for index in range(shape[0]):
+            for inner in blocks(shape[1:], itemsize):
+                yield (slice(index, index + 1), *inner)
+        return
+    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    for start in range(0, shape[0], rows):
+        yield (slice(start, min(start + rows, shape[0])),)
