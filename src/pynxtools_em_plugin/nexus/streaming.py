@@ -116,7 +116,11 @@ def _copy_into(dataset, array: Any) -> None:
     if hasattr(array, "compute"):
         import dask.array as da
 
-        da.store(array, dataset, lock=True)
+        # one block at a time, in the reader's own chunks cut to BLOCK_BYTES at most
+        rows = next(blocks(tuple(array.shape), dataset.dtype.itemsize))[0]
+        if array.numblocks[0] > 0 and array.chunks[0][0] > rows.stop - rows.start:
+            array = array.rechunk({0: rows.stop - rows.start})
+        da.store(array, dataset, lock=True, scheduler="synchronous")
         return
     source = array if isinstance(array, np.memmap) else np.asarray(array)
     for block in blocks(tuple(array.shape), dataset.dtype.itemsize):
