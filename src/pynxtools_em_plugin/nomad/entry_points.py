@@ -1,0 +1,67 @@
+"""The plugin's NOMAD entry points (group ``nomad.plugin`` in pyproject.toml).
+
+Each is a nomad-lab 2.x entry point object; creating it is cheap, its
+``load()`` imports the parser, normalizer or schema code. The app and the
+example upload are configuration only.
+"""
+
+from __future__ import annotations
+
+from nomad.config.models.plugins import (
+    AppEntryPoint,
+    ExampleUploadEntryPoint,
+    NormalizerEntryPoint,
+    ParserEntryPoint,
+)
+
+from .app import em_app
+
+
+class EmRawParserEntryPoint(ParserEntryPoint):
+    def load(self):
+        from .parser import EmRawParser
+
+        return EmRawParser(**self.model_dump())
+
+
+class EmNormalizerEntryPoint(NormalizerEntryPoint):
+    def load(self):
+        from .normalizer import EmNormalizer
+
+        return EmNormalizer()
+
+
+em_raw_parser = EmRawParserEntryPoint(
+    name="Electron-microscopy vendor files",
+    description=(
+        "Gatan DM3/DM4, Velox EMD, TIA EMI/SER, vendor TIFF, Bruker BCF/SPX, JEOL, Phenom ELID, EMSA/MSA, MRC, "
+        "MIB, blockfile, Berkeley EMD, TVIPS and Protochips files, recognised by content, converted to NXem "
+        "and parsed like an uploaded NeXus file."
+    ),
+    mainfile_name_re=r".*",
+    mainfile_mime_re=r".*",
+)
+
+em_normalizer = EmNormalizerEntryPoint(
+    name="Electron-microscopy results",
+    description=(
+        "Fills results of NXem entries: methods, techniques, signal kinds, instrument, elements, acquisition time."
+    ),
+    execution_order=10,  # after NOMAD's own normalizers (the results normalizer has level 3)
+)
+
+em_app_entry_point = AppEntryPoint(
+    name="Electron Microscopy",
+    description="Search app for electron-microscopy (NXem) entries.",
+    app=em_app(),
+)
+
+em_example_upload = ExampleUploadEntryPoint(
+    title="Electron microscopy: raw vendor files",
+    category="NeXus Experiment Examples",
+    description=(
+        "A HAADF-STEM image (Velox EMD), an EDS and an EELS spectrum (EMSA) of SrTiO3 with an ELN YAML: "
+        "uploaded as they are, each raw file becomes a searchable NXem entry, no conversion step needed."
+    ),
+    resources=["nomad/example_upload/*"],
+)

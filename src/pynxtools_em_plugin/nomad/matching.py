@@ -1,0 +1,180 @@
+"""Which uploaded files are electron-microscopy acquisitions, and what goes with them.
+
+NOMAD asks every parser about every file of an upload (in threads), so this
+only sniffs file heads through the format registry (``formats.detect``), never
+reads data. A file is claimed when:
+
+* a format module recognises its content (not its name: a renamed file is
+  still found, a ``.tif`` photo is not taken for an SEM image);
+* it carries microscope metadata: plain PNG/JPEG/BMP images are never claimed,
+  and a TIFF only when a microscope vendor's tags (or sidecar) are found;
+* it is not the companion of another file nearby (an ``.emi``'s ``_N.ser``, a
+  ``.mib``'s ``.hdr``, the ``Sample/`` files of a JEOL ``.ASW`` project...):
+  the acquisition becomes one entry, under its main file.
+
+A lone companion (e.g. a ``.hdr`` without its ``.mib``) is still claimed, so
+that its entry tells the user what is missing instead of silently ignoring it.
+
+An ELN/metadata YAML of this package (sample, users, time zone; see
+``examples/eln.yaml``) applies to the raw files of its folder when it is
+named ``eln.yaml`` / ``eln.yml``, or to one file when named
+``<file name or stem>.eln.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+from ..errors import ConversionError
+from ..formats import companions_of, detect
+
+#: Format modules whose files carry no microscope metadata (plain photos).
+NEVER_CLAIMED = frozenset({"image"})
+#: How many folders above a file may hold the main file it belongs to (JEOL: ASW/Sample/View/file).
+MAX_LEVELS_UP = 2
+#: Bounds of the folder walk that collects companion candidates for one conversion.
+MAX_CANDIDATES = 20_000
+MAX_DEPTH = 4
+#: Names of ELN YAML files that apply to every raw file of their folder.
+FOLDER_ELN_NAMES = ("eln.yaml", "eln.yml")
+
+
+def claims(path: Path) -> bool:
+    """Whether NOMAD should make an EM entry of ``path``; never raises."""
+    try:
+        return _claims(Path(path))
+    except Exception:  # a matcher must not break NOMAD's matching of other files
+        return False
+
+
+def _claims(path: Path) -> bool:
+    if _hidden(path) or not path.is_file():
+        return False
+    fmt = detect_cached(path)
+    if fmt is None or fmt.NAME in NEVER_CLAIMED:
+        return False
+    if fmt.NAME == "tiff" and not _vendor_tiff(path):
+        return False
+    return not is_companion_of_another(path, fmt)
+
+
+def detect_cached(path: Path) -> ModuleType | None:
+    """The format module recognising ``path``, or None; cached per file version."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _detect(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8192)
+def _detect(path: str, mtime_ns: int, size: int) -> ModuleType | None:
+    try:
+        return detect(Path(path))
+    except ConversionError:
+        return None
+
+
+def _vendor_tiff(path: Path) -> bool:
+    """A TIFF image with a microscope vendor's metadata (a sidecar file is judged elsewhere).
+
+    Uses the TIFF module's own flavour detection, so that the two never disagree on
+    what counts as a microscope TIFF. ImageJ TIFFs and plain TIFFs are not claimed.
+    """
+    from ..formats import tiff
+
+    with open(path, "rb") as handle:
+        if handle.read(4) not in tiff.TIFF_MAGICS:
+            return True  # a TESCAN/Hitachi sidecar: claimed only when alone (see module doc)
+    try:
+        flavour, _ = tiff._flavour(tiff._context(path, []))
+    except Exception:
+        return False
+    return flavour not in (tiff._PLAIN, "ImageJ")
+
+
+def is_companion_of_another(path: Path, fmt: ModuleType) -> bool:
+    """Whether a file nearby, of the same format, reads ``path`` as its companion.
+
+    Companions always have another ending than their main file (``.ser``/``.emi``,
+    ``.hdr``/``.mib``, ``.txt``/``.mrc``, ``.img``/``.ASW``): with folder listings cached
+    and grouped by ending, a folder of thousands of images costs one listing.
+    """
+    if getattr(fmt, "companions", None) is None:
+        return False
+    suffix = path.suffix.lower()
+    for folder in [path.parent, *list(path.parent.parents)[:MAX_LEVELS_UP]]:
+        for ending, others in _files_by_suffix(folder).items():
+            if ending == suffix:
+                continue
+            for other in others:
+                if detect_cached(other) is fmt and path in companions_of(fmt, other, [path]):
+                    return True
+    return False
+
+
+def _files_by_suffix(folder: Path) -> dict[str, tuple[Path, ...]]:
+    """The visible files of a folder by lower-case ending; cached until the folder changes."""
+    try:
+        return _listing(str(folder), folder.stat().st_mtime_ns)
+    except OSError:
+        return {}
+
+
+@lru_cache(maxsize=256)
+def _listing(folder: str, mtime_ns: int) -> dict[str, tuple[Path, ...]]:
+    grouped: dict[str, list[Path]] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_file() and not entry.name.startswith("."):
+                    path = Path(entry.path)
+                    grouped.setdefault(path.suffix.lower(), []).append(path)
+    except OSError:
+        return {}
+    return {suffix: tuple(sorted(paths)) for suffix, paths in grouped.items()}
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith((".", "~"))
+
+
+def conversion_inputs(path: Path) -> tuple[ModuleType, list[Path], list[Path]]:
+    """(format, companion files, ELN YAML files) for converting ``path``."""
+    path = Path(path)
+    fmt = detect(path)
+    companions = companions_of(fmt, path, candidates_below(path.parent))
+    return fmt, companions, eln_files(path)
+
+
+def candidates_below(folder: Path) -> list[Path]:
+    """Files below ``folder`` (bounded walk), in which companions are looked for."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        depth = len(Path(root).relative_to(folder).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < MAX_DEPTH else []
+        found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
+        if len(found) >= MAX_CANDIDATES:
+            break
+    return found
+
+
+def eln_files(path: Path) -> list[Path]:
+    """ELN YAML files that apply to ``path``: folder-wide first, then file-specific (overrides)."""
+    names = [*FOLDER_ELN_NAMES]
+    for stem in dict.fromkeys((path.name, path.stem)):
+        names += [f"{stem}.eln.yaml", f"{stem}.eln.yml"]
+    return [path.parent / name for name in names if (path.parent / name).is_file()]
+
+
+def kept_name(path: Path) -> str:
+    """Name of the converted NeXus file kept next to ``path`` in an upload.
+
+    Hidden (leading dot) on purpose: NOMAD does not match hidden files, so the kept
+    copy never becomes a second entry holding the same data when the upload is
+    processed again; it can still be downloaded from the upload's files.
+    """
+    return f".{path.name}.nxs"

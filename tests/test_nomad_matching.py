@@ -1,0 +1,262 @@
+"""The NOMAD integration's plain parts (no nomad-lab needed): which uploaded files are
+claimed, what is read with them, what the NXem summary says, the example upload data,
+and nomad_plugin.yaml against pyproject.toml."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from conftest import EXAMPLES, REPO, em_file, shared_files
+from fixtures_tiff import write_hitachi, write_plain_tiff, write_png, write_tescan
+from pynxtools_em_plugin.nomad.matching import claims, conversion_inputs, eln_files, kept_name
+from pynxtools_em_plugin.nomad.summary import summarize_file
+
+EXAMPLE_UPLOAD = REPO / "src" / "pynxtools_em_plugin" / "nomad" / "example_upload"
+
+
+def _copy(tmp_path: Path, *relative: str) -> list[Path]:
+    copies = []
+    for name in relative:
+        target = tmp_path / Path(name).name
+        shutil.copy(em_file(name), target)
+        copies.append(target)
+    return copies
+
+
+# ---- matching -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "gatan/2D/test_STEM_image.dm3",
+        "velox/fei_example_tem_stack.emd",
+        "tia/64x64_TEM_images_acquire.emi",
+        "tiff/FEI-Helios-Ebeam-16bits.tif",
+        "tiff/test_tiff_Zeiss_SEM_512pix.tif",
+        "bruker/test_TEM.bcf",
+        "phenom/Elid2Version0.elid",
+        "msa/example1.msa",
+        "mrc/HAADFscan.mrc",
+        "quantumdetector/001_4x2_6bit.mib",
+        "blockfile/test1.blo",
+        "ncem_emd/example_image.emd",
+        "tvips/test_tvips_2345_000.tvips",
+        "protochips/protochips_gas_cell.csv",
+        "jeol/rawdata.ASW",
+    ],
+)
+def test_vendor_files_are_claimed(relative):
+    assert claims(em_file(relative))
+
+
+def test_renamed_vendor_file_is_claimed_by_content(tmp_path):
+    renamed = tmp_path / "scan_0815.bin"
+    shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), renamed)
+    assert claims(renamed)
+
+
+def test_files_that_are_not_em_data_are_not_claimed(tmp_path, convert):
+    photo = write_plain_tiff(tmp_path)
+    png = write_png(tmp_path)
+    random_hdf5 = tmp_path / "measurement.h5"
+    with h5py.File(random_hdf5, "w") as h5:
+        h5.create_dataset("data/temperature", data=np.linspace(290, 300, 50))
+        h5["data"].attrs["instrument"] = "cryostat"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("beam was unstable after lunch\n")
+    eln = tmp_path / "eln.yaml"
+    shutil.copy(EXAMPLES / "eln.yaml", eln)
+    nexus = convert(em_file("gatan/2D/test_STEM_image.dm3")).path  # handled by pynxtools' NeXus parser
+    hidden = tmp_path / kept_name(tmp_path / "x.dm3")
+    shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), hidden)
+    for path in (photo, png, random_hdf5, notes, eln, nexus, hidden, tmp_path / "missing.dm3", tmp_path):
+        assert not claims(path), path
+
+
+def test_vendor_tiffs_are_claimed_with_their_sidecar_as_companion(tmp_path):
+    image, sidecar = write_hitachi(tmp_path)  # no private tag: Hitachi only through its sidecar
+    assert claims(image) and not claims(sidecar)
+    tescan = write_tescan(tmp_path, with_tag=False, with_hdr=True)
+    assert claims(tescan) and not claims(tmp_path / "tescan-tif.hdr")
+    _, companions, _ = conversion_inputs(image)
+    assert companions == [sidecar]
+
+
+def test_companions_are_not_claimed_and_are_read_with_their_main_file(tmp_path):
+    emi, ser1, ser2 = _copy(
+        tmp_path,
+        "tia/16x16_STEM_BF_DF_acquire.emi",
+        "tia/16x16_STEM_BF_DF_acquire_1.ser",
+        "tia/16x16_STEM_BF_DF_acquire_2.ser",
+    )
+    mib, hdr = _copy(tmp_path, "quantumdetector/001_4x2_6bit.mib", "quantumdetector/001_4x2_6bit.hdr")
+    assert [claims(p) for p in (emi, ser1, ser2, mib, hdr)] == [True, False, False, True, False]
+    fmt, companions, eln = conversion_inputs(emi)
+    assert fmt.NAME == "tia" and companions == [ser1, ser2] and eln == []
+    assert conversion_inputs(mib)[1] == [hdr]
+
+
+def test_lone_companion_is_claimed_so_its_entry_says_what_is_missing(tmp_path):
+    (ser,) = _copy(tmp_path, "tia/64x64_TEM_images_acquire_1.ser")  # a .ser converts on its own
+    (hdr,) = _copy(tmp_path, "quantumdetector/001_4x2_6bit.hdr")
+    assert claims(ser) and claims(hdr)
+
+
+def test_jeol_project_files_belong_to_the_asw_two_folders_up():
+    asw = em_file("jeol/rawdata.ASW")
+    members = shared_files("jeol/Sample/**/*.*")
+    assert members and claims(asw)
+    assert not any(claims(asw.parent / m.removeprefix("jeol/")) for m in members)
+    assert len(conversion_inputs(asw)[1]) == len(members)
+
+
+def test_eln_yaml_applies_to_its_folder_or_to_one_file(tmp_path):
+    (dm3,) = _copy(tmp_path, "gatan/2D/test_STEM_image.dm3")
+    assert eln_files(dm3) == []
+    for name in ("eln.yaml", "test_STEM_image.dm3.eln.yaml", "other.eln.yaml"):
+        shutil.copy(EXAMPLES / "eln.yaml", tmp_path / name)
+    assert [p.name for p in eln_files(dm3)] == ["eln.yaml", "test_STEM_image.dm3.eln.yaml"]
+
+
+# ---- summary --------------------------------------------------------------------------------
+
+
+SUMMARIES = {
+    # file: (modes, techniques, signal kinds, elements)
+    "gatan/2D/test_STEM_image.dm3": (["STEM"], ["STEM imaging"], ["image"], []),
+    "gatan/2D/test_diffraction_pattern.dm3": (["TEM"], ["Electron diffraction"], ["diffraction"], []),
+    "gatan/1D/test-EELS_spectrum.dm3": (["STEM"], ["EELS"], ["spectrum"], []),
+    "gatan/1D/test-EDS_spectrum.dm3": (["STEM"], ["EDS"], ["spectrum"], []),
+    "gatan/2D/test-MonarcCL_spectrum-SI.dm4": (["SEM"], ["Cathodoluminescence"], ["spectrum image"], []),
+    "tiff/FEI-Helios-Ebeam-16bits.tif": (["SEM"], ["SEM imaging"], ["image"], []),
+    "tia/64x64_TEM_images_acquire.emi": (["TEM"], ["TEM imaging"], ["image"], []),
+    "quantumdetector/001_4x2_6bit.mib": (["STEM"], ["4D-STEM"], ["4D"], []),
+    "bruker/test_TEM.bcf": (["STEM"], ["STEM imaging", "EDS"], ["image", "spectrum image"], ["Cu", "O", "Pd", "Ti"]),
+    "velox/example_velox_EELS_EDS.emd": (
+        ["STEM"],
+        ["EDS", "STEM imaging", "EELS"],
+        ["spectrum", "image", "spectrum image"],
+        ["Co", "Fe", "O"],  # element maps titled Co, Fe, O, Fe-EELS...
+    ),
+    "protochips/protochips_gas_cell.csv": ([], [], ["time series"], []),
+}
+
+
+@pytest.mark.parametrize("relative", sorted(SUMMARIES))
+def test_summary_of_converted_vendor_files(relative, convert):
+    modes, techniques, kinds, elements = SUMMARIES[relative]
+    summary = summarize_file(convert(em_file(relative)).path)
+    assert summary.methods == ["Electron microscopy", *modes, *techniques]
+    assert summary.signal_kinds == kinds
+    assert summary.elements == elements
+    assert summary.start_time is not None and summary.start_time.tzinfo is not None
+
+
+def test_summary_instrument_sample_and_earliest_time(convert):
+    summary = summarize_file(convert(EXAMPLES / "example_haadf.emd", EXAMPLES / "eln.yaml").path)
+    assert summary.instruments == ["FEI Company Themis Z"]
+    assert summary.sample_names == ["SrTiO3 lamella A3"]
+    assert summary.elements == ["O", "Sr", "Ti"]  # sample atom types from the ELN
+    assert summary.start_time.isoformat() == "2024-11-21T10:40:00+00:00"
+
+
+def write_other_writer_nxem(path: Path) -> Path:
+    """An NXem file laid out unlike ours: other group names, high tension in V, Å axes,
+    an NXem_eds group with element-named maps, atom types as a string array."""
+    with h5py.File(path, "w") as h5:
+        entry = _group(h5, "scan7", "NXentry")
+        entry["definition"] = "NXem"
+        sample = _group(entry, "specimen", "NXsample")
+        sample["atom_types"] = np.array([b"Si", b"Ge"])
+        sample["name"] = "SiGe multilayer"
+        measurement = _group(entry, "measurement", "NXem_measurement")
+        imaging = _group(measurement, "event_a", "NXem_event_data")
+        imaging["start_time"] = "2023-03-01T09:00:00+01:00"
+        column = _group(_group(imaging, "em", "NXem_instrument"), "column", "NXebeam_column")
+        column["operation_mode"] = "TEM bright field"
+        _group(column, "gun", "NXsource")["voltage"] = 200000.0
+        column["gun/voltage"].attrs["units"] = "V"
+        image = _group(_group(imaging, "img", "NXimage"), "overview", "NXdata")
+        image.attrs.update(signal="counts", axes=["y", "x"])
+        image["counts"] = np.zeros((4, 5))
+        for name, size in (("y", 4), ("x", 5)):
+            image[name] = np.arange(size) * 0.5
+            image[name].attrs["units"] = "Å"
+        spectroscopy = _group(measurement, "event_b", "NXem_event_data")
+        spectroscopy["start_time"] = "2023-03-01T08:30:00+01:00"
+        eds = _group(spectroscopy, "xray", "NXem_eds")
+        spectrum = _group(eds, "sum", "NXdata")
+        spectrum.attrs.update(signal="intensity", axes="energy")
+        spectrum["intensity"] = np.ones(100)
+        spectrum["energy"] = np.linspace(0, 20, 100)
+        spectrum["energy"].attrs["units"] = "keV"
+        indexing = _group(eds, "indexing", "NXprocess")
+        for line in ("Si_K", "Al_K"):
+            _group(indexing, line, "NXimage")
+    return path
+
+
+def _group(parent, name: str, nx_class: str):
+    group = parent.create_group(name)
+    group.attrs["NX_class"] = nx_class
+    return group
+
+
+def test_summary_of_an_nxem_file_from_another_writer(tmp_path):
+    summary = summarize_file(write_other_writer_nxem(tmp_path / "other.nxs"))
+    assert summary.modes == ["TEM"]  # from the operation mode words, 200000 V
+    assert summary.techniques == ["TEM imaging", "EDS"]  # EDS from the NXem_eds class
+    assert summary.signal_kinds == ["image", "spectrum"]
+    assert summary.elements == ["Al", "Ge", "Si"]
+    assert summary.sample_names == ["SiGe multilayer"]
+    assert summary.start_time.isoformat() == "2023-03-01T08:30:00+01:00"
+
+
+def test_summary_is_none_for_other_nexus_definitions(tmp_path):
+    path = tmp_path / "iv.nxs"
+    with h5py.File(path, "w") as h5:
+        _group(h5, "entry", "NXentry")["definition"] = "NXiv_temp"
+    assert summarize_file(path) is None
+
+
+# ---- example upload and plugin description ----------------------------------------------------
+
+
+def test_example_upload_data_is_made_by_the_project(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_example_upload", EXAMPLES / "nomad" / "make_example_upload.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh = module.write_upload(tmp_path)
+    assert sorted(p.name for p in fresh) == ["eln.yaml", "example_eds.msa", "example_eels.msa", "example_haadf.emd"]
+    for path in fresh:
+        assert path.read_bytes() == (EXAMPLE_UPLOAD / path.name).read_bytes(), path.name
+    assert sorted(p.name for p in EXAMPLE_UPLOAD.iterdir()) == sorted([*(p.name for p in fresh), "README.md"])
+
+
+def test_example_upload_files_are_claimed_except_the_eln(tmp_path):
+    for path in EXAMPLE_UPLOAD.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    claimed = sorted(p.name for p in tmp_path.iterdir() if claims(p))
+    assert claimed == ["example_eds.msa", "example_eels.msa", "example_haadf.emd"]
+    assert all(eln_files(tmp_path / name) == [tmp_path / "eln.yaml"] for name in claimed)
+
+
+def test_nomad_plugin_yaml_matches_pyproject():
+    plugin = yaml.safe_load((REPO / "nomad_plugin.yaml").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert plugin["name"] == project["name"]
+    assert plugin["description"] == project["description"]
+    assert any(r.startswith("nomad-lab") and r in project["optional-dependencies"]["nomad"] for r in plugin["requires"])
+    declared = project["entry-points"]["nomad.plugin"]
+    assert {e["name"]: e["object"] for e in plugin["entry_points"]} == declared
+    assert all(e["kind"] in ("parser", "normalizer", "app", "example_upload") for e in plugin["entry_points"])

@@ -1,0 +1,362 @@
+"""The plugin inside NOMAD (nomad-lab 2.x, installed with the extra [nomad]): entry points,
+raw vendor files parsed and normalised by NOMAD's own machinery, the NXem normaliser on
+files of other writers, the search app's quantities, the example upload.
+
+Skipped when nomad-lab is not installed. NOMAD builds pynxtools' NeXus metainfo once per
+process (about 30 s): archives are parsed once per session and shared by the tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import h5py
+import pytest
+import yaml
+
+pytest.importorskip("nomad.client", reason="nomad-lab is not installed (pip install '.[nomad]')")
+
+from conftest import EXAMPLES, REPO, em_file
+from pynxtools_em_plugin.batch import write_atomically
+from pynxtools_em_plugin.nomad.matching import kept_name
+from test_nomad_matching import write_other_writer_nxem
+
+PREFIX = "pynxtools_em_plugin.nomad.entry_points:"
+PARSER_ID = PREFIX + "em_raw_parser"
+SCHEMA = "pynxtools.nomad.schema.Root"
+
+#: Raw files of six formats (more below): high tension (kV), imaging modes, techniques, signal kinds, elements.
+RAW_FILES = {
+    "gatan/2D/test_STEM_image.dm3": (200.0, ["STEM"], ["STEM imaging"], ["image"], []),
+    "velox/example_velox_EELS_EDS.emd": (
+        300.0,
+        ["STEM"],
+        ["EDS", "STEM imaging", "EELS"],
+        ["spectrum", "image", "spectrum image"],
+        ["Co", "Fe", "O"],
+    ),
+    "tia/64x64_TEM_images_acquire.emi": (200.0, ["TEM"], ["TEM imaging"], ["image"], []),
+    "tiff/FEI-Helios-Ebeam-16bits.tif": (5.0, ["SEM"], ["SEM imaging"], ["image"], []),
+    "bruker/test_TEM.bcf": (
+        200.0,
+        ["STEM"],
+        ["STEM imaging", "EDS"],
+        ["image", "spectrum image"],
+        ["Cu", "O", "Pd", "Ti"],
+    ),
+    "msa/example1.msa": (120.0, ["TEM"], ["EELS"], ["spectrum"], []),
+}
+
+
+@pytest.fixture(scope="session")
+def nomad_parse():
+    """NOMAD's own parsing (matching included) and normalisation, once per file and context."""
+    from nomad.client import normalize_all, parse
+
+    cache = {}
+
+    def run(path: Path, server_context: bool = False):
+        key = (str(path), server_context)
+        if key not in cache:
+            archive = parse(str(path), server_context=server_context)[0]
+            normalize_all(archive)
+            archive.metadata.apply_archive_metadata(archive)
+            cache[key] = archive
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def example_upload(tmp_path_factory) -> Path:
+    """The example upload as NOMAD instantiates it: the entry point copies its resources."""
+    from nomad.config import config
+
+    config.load_plugins()
+    target = tmp_path_factory.mktemp("example_upload")
+    config.plugins.entry_points.options[PREFIX + "em_example_upload"].load(str(target))
+    return target
+
+
+def _match(path: Path):
+    from nomad.parsing.parsers import match_parser
+
+    parser, _ = match_parser(str(path))
+    return None if parser is None else parser.name
+
+
+def _first_event(archive):
+    return archive.data.ENTRY[0].measurement.eventID[0]
+
+
+def _search_values(archive) -> dict[str, list]:
+    values: dict[str, list] = {}
+    for quantity in archive.metadata.search_quantities:
+        value = next(
+            (v for v in (quantity.str_value, quantity.float_value, quantity.datetime_value) if v is not None), None
+        )
+        values.setdefault(quantity.id, []).append(value)
+    return values
+
+
+# ---- entry points --------------------------------------------------------------------------
+
+
+def test_entry_points_are_listed_by_nomad_config_and_load():
+    from nomad.config import config
+    from nomad.normalizing import Normalizer
+    from nomad.parsing.parser import Parser
+
+    config.load_plugins()
+    ours = {k: v for k, v in config.plugins.entry_points.filtered_items() if k.startswith(PREFIX)}
+    described = yaml.safe_load((REPO / "nomad_plugin.yaml").read_text(encoding="utf-8"))["entry_points"]
+    assert sorted(ours) == sorted(e["object"] for e in described)
+    for entry in described:
+        entry_point = ours[entry["object"]]
+        assert entry_point.entry_point_type == entry["kind"]
+        assert entry_point.plugin_package == "pynxtools_em_plugin"
+    assert isinstance(ours[PARSER_ID].load(), Parser)
+    assert isinstance(ours[PREFIX + "em_normalizer"].load(), Normalizer)
+    assert ours[PREFIX + "em_app_entry_point"].app.path == "electron-microscopy"
+
+
+def test_nomad_matches_raw_files_to_this_plugin_and_nexus_files_to_pynxtools(tmp_path):
+    from nomad.parsing.parsers import parser_dict
+
+    assert PARSER_ID in parser_dict
+    assert _match(em_file("gatan/2D/test_STEM_image.dm3")) == PARSER_ID
+    assert _match(em_file("tia/64x64_TEM_images_acquire.emi")) == PARSER_ID
+    assert _match(em_file("tia/64x64_TEM_images_acquire_1.ser")) is None  # read with its .emi
+    nexus = tmp_path / "converted.nxs"
+    write_atomically([em_file("gatan/2D/test_STEM_image.dm3")], nexus)
+    assert _match(nexus) == "pynxtools.nomad.parsers:nexus_parser"
+
+
+def test_files_that_are_not_em_data_are_not_claimed(tmp_path):
+    from fixtures_tiff import write_plain_tiff, write_png
+
+    random_hdf5 = tmp_path / "random.h5"
+    with h5py.File(random_hdf5, "w") as h5:
+        h5["values"] = list(range(10))
+    for path in (write_plain_tiff(tmp_path), write_png(tmp_path), random_hdf5):
+        assert _match(path) != PARSER_ID, path
+
+
+# ---- raw vendor files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relative", sorted(RAW_FILES))
+def test_raw_vendor_file_becomes_an_nxem_entry_with_results(relative, nomad_parse):
+    high_tension, modes, techniques, kinds, elements = RAW_FILES[relative]
+    archive = nomad_parse(em_file(relative))
+    assert archive.metadata.entry_type == "Em Experiment"
+    assert archive.data.m_def.qualified_name() == SCHEMA
+    entry = archive.data.ENTRY[0]
+    assert entry.definition__field == "NXem"
+    voltage = _first_event(archive).instrument.ebeam_column.electron_source.voltage__field
+    assert voltage.to("kV").magnitude == pytest.approx(high_tension)
+    assert str(voltage.units) == "kilovolt"
+    eln = archive.results.eln
+    assert eln.methods[-(1 + len(modes) + len(techniques)) :] == ["Electron microscopy", *modes, *techniques]
+    assert eln.tags == kinds
+    assert (archive.results.material.elements if archive.results.material else []) == elements
+    assert archive.data.datetime == entry.start_time__field  # the acquisition, not the processing time
+    sections = {s.definition_qualified_name for s in archive.metadata.section_defs}
+    assert "pynxtools.nomad.schema.Em__ENTRY" in sections
+
+
+def test_nxem_sub_sections_hold_values_with_units(nomad_parse):
+    archive = nomad_parse(em_file("gatan/2D/test_STEM_image.dm3"))
+    instrument = _first_event(archive).instrument
+    assert instrument.ebeam_column.scan_controller.dwell_time__field.to("µs").magnitude == pytest.approx(3.5)
+    assert instrument.optics.magnification__field == pytest.approx(225000.0)
+    assert instrument.ebeam_column.operation_mode__field == "SCANNING"
+    image = _first_event(archive).imageID[0].image_2d
+    assert image.title__field == "test_STEM_image"
+    velox = nomad_parse(em_file("velox/example_velox_EELS_EDS.emd"))
+    fabrication = velox.data.ENTRY[0].measurement.instrument.fabrication
+    assert (fabrication.vendor__field, fabrication.model__field) == ("FEI Company", "Spectra")
+    assert "FEI Company Spectra" in velox.results.eln.instruments
+    assert len(velox.data.ENTRY[0].measurement.eventID) == 18  # every signal of the file is its own event
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        ["tia/64x64_TEM_images_acquire.emi", "tia/64x64_TEM_images_acquire_1.ser"],
+        ["gatan/2D/test_diffraction_pattern.dm3"],
+        ["tiff/test_tiff_Zeiss_SEM_512pix.tif"],
+        ["bruker/bruker_nano.spx"],
+        ["quantumdetector/001_4x2_6bit.mib", "quantumdetector/001_4x2_6bit.hdr"],
+    ],
+)
+def test_raw_entry_equals_the_entry_of_its_converted_nexus_file(inputs, nomad_parse, tmp_path):
+    raw = nomad_parse(em_file(inputs[0]))
+    nexus = tmp_path / (Path(inputs[0]).stem + ".nxs")
+    write_atomically([em_file(name) for name in inputs], nexus)
+    converted = nomad_parse(nexus)  # an uploaded .nxs: pynxtools' own NeXus parser
+    assert sorted(raw.metadata.quantities) == sorted(converted.metadata.quantities)
+    assert sorted(s.definition_qualified_name for s in raw.metadata.section_defs) == sorted(
+        s.definition_qualified_name for s in converted.metadata.section_defs
+    )
+    assert _search_values(raw).keys() == _search_values(converted).keys()
+    assert raw.results.eln.methods == converted.results.eln.methods
+    assert raw.results.eln.tags == converted.results.eln.tags
+    assert raw.data.datetime == converted.data.datetime
+
+
+def test_converted_file_is_kept_where_the_context_allows_writing(nomad_parse, tmp_path):
+    writable, read_only = tmp_path / "staging", tmp_path / "elsewhere"
+    for folder in (writable, read_only):
+        folder.mkdir()
+        shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), folder / "test_STEM_image.dm3")
+    nomad_parse(writable / "test_STEM_image.dm3", server_context=True)
+    kept = writable / kept_name(writable / "test_STEM_image.dm3")
+    with h5py.File(kept, "r") as h5:
+        assert h5["entry1/definition"][()] == b"NXem"
+    assert _match(kept) is None  # hidden: never a second entry of the same data
+    nomad_parse(read_only / "test_STEM_image.dm3")
+    assert sorted(p.name for p in read_only.iterdir()) == ["test_STEM_image.dm3"]
+
+
+def test_only_staging_uploads_are_written_to():
+    from types import SimpleNamespace
+
+    from nomad.datamodel import EntryArchive
+    from nomad.datamodel.context import ClientContext, ServerContext, ServerLocalContext
+
+    from pynxtools_em_plugin.nomad.parser import writable_upload
+
+    def archive(context):
+        return EntryArchive(m_context=context)
+
+    assert writable_upload(archive(ServerContext(SimpleNamespace(published=False))))
+    assert not writable_upload(archive(ServerContext(SimpleNamespace(published=True))))
+    assert not writable_upload(archive(ServerContext(None)))
+    assert writable_upload(archive(ServerLocalContext("/tmp")))  # nomad parse --server-context
+    assert not writable_upload(archive(ClientContext(local_dir="/tmp")))
+
+
+def test_eln_yaml_of_the_folder_is_read_and_a_foreign_one_ignored(nomad_parse, tmp_path):
+    ours, foreign = tmp_path / "ours", tmp_path / "foreign"
+    for folder in (ours, foreign):
+        folder.mkdir()
+        shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), folder / "test_STEM_image.dm3")
+    shutil.copy(EXAMPLES / "eln.yaml", ours / "eln.yaml")
+    (foreign / "eln.yaml").write_text("definitions:\n  sections: {}\n", encoding="utf-8")
+    archive = nomad_parse(ours / "test_STEM_image.dm3")
+    assert archive.data.ENTRY[0].sampleID[0].name__field == "SrTiO3 lamella A3"
+    assert archive.results.material.elements == ["O", "Sr", "Ti"]
+    archive = nomad_parse(foreign / "test_STEM_image.dm3")  # converted without it
+    assert archive.data.ENTRY[0].definition__field == "NXem"
+    assert archive.data.ENTRY[0].sampleID[0].name__field is None
+
+
+def test_damaged_vendor_file_fails_with_a_clear_message(tmp_path):
+    from nomad.client import parse
+
+    broken = tmp_path / "broken.dm3"
+    broken.write_bytes(em_file("gatan/2D/test_STEM_image.dm3").read_bytes()[:3000])
+    assert _match(broken) == PARSER_ID
+    with pytest.raises(Exception, match="truncated or damaged"):
+        parse(str(broken))
+
+
+# ---- normalizer on NXem files of other writers ------------------------------------------------
+
+
+def test_normalizer_fills_results_for_an_nxem_file_of_another_writer(nomad_parse, tmp_path):
+    archive = nomad_parse(write_other_writer_nxem(tmp_path / "other_writer.nxs"))
+    assert archive.metadata.entry_type == "Em Experiment"  # parsed by pynxtools' NeXus parser
+    assert archive.results.eln.methods[-4:] == ["Electron microscopy", "TEM", "TEM imaging", "EDS"]
+    assert archive.results.eln.tags == ["image", "spectrum"]
+    assert archive.results.material.elements == ["Al", "Ge", "Si"]
+    assert archive.data.datetime.isoformat() == "2023-03-01T07:30:00+00:00"
+
+
+# ---- app -------------------------------------------------------------------------------------
+
+
+def _resolve(section_def, path: str):
+    """A quantity definition by its dotted path (sub-sections, or references to follow)."""
+    *steps, last = path.split(".")
+    for step in steps:
+        if step in section_def.all_sub_sections:
+            section_def = section_def.all_sub_sections[step].sub_section
+        else:
+            section_def = section_def.all_quantities[step].type.target_section_def
+    return section_def.all_quantities[last]
+
+
+def test_every_app_search_quantity_exists_in_the_schema_and_in_parsed_entries(nomad_parse, example_upload):
+    from nomad.datamodel import EntryArchive, EntryMetadata
+    from nomad.metainfo import Datetime
+    from nomad.utils import glob
+    from pynxtools.nomad.schema_packages.schema import nexus_metainfo_package
+
+    from pynxtools_em_plugin.nomad.app import SEARCH_QUANTITIES, em_app, used_search_quantities
+
+    app = em_app()
+    used = used_search_quantities(app)
+    assert set(SEARCH_QUANTITIES.values()) <= used
+    assert all(glob(name, app.search_quantities.include, app.search_quantities.exclude) for name in used)
+    sections = {s.name: s for s in nexus_metainfo_package.section_definitions}
+    archives = [nomad_parse(em_file(r)) for r in sorted(RAW_FILES)]
+    archives += [nomad_parse(example_upload / "example_eds.msa")]
+    indexed: dict[str, list] = {}
+    for archive in archives:
+        for key, values in _search_values(archive).items():
+            indexed.setdefault(key, []).extend(values)
+    types = {"str": str, "float": float, "datetime": type(archives[0].data.datetime)}
+    for name in sorted(used):
+        if "#" not in name:  # NOMAD's own quantities: the results the normalizer fills, entry metadata
+            root = EntryArchive.m_def if name.startswith("results.") else EntryMetadata.m_def
+            assert _resolve(root, name).m_get_annotations("elasticsearch"), name
+            continue
+        path, schema, *dtype = name.split("#")
+        assert schema == SCHEMA and path.startswith("data."), name
+        steps = path.removeprefix("data.")
+        if steps.startswith("ENTRY."):  # the NXentry of an NXem file is the Em__ENTRY section
+            quantity = _resolve(sections["Em__ENTRY"], steps.removeprefix("ENTRY."))
+        else:
+            quantity = _resolve(sections["Root"], steps)
+        expected = {"str": "m_str", "float": "m_float64", "datetime": Datetime.__name__}
+        kind = dtype[0] if dtype else "datetime"
+        assert type(quantity.type).__name__ == expected[kind], name
+        values = indexed.get(f"{path}#{schema}")
+        assert values, f"{name}: no parsed entry holds it"
+        assert all(isinstance(v, types[kind]) for v in values), name
+
+
+def test_app_is_locked_to_nxem_entries(nomad_parse, tmp_path):
+    from pynxtools_em_plugin.nomad.app import em_app
+
+    (key, values), *_ = em_app().filters_locked.items()
+    archive = nomad_parse(em_file("gatan/2D/test_STEM_image.dm3"))
+    attribute = key.split(".", 1)[1]
+    assert any(getattr(s, attribute) in values for s in archive.metadata.section_defs)
+    other = tmp_path / "iv_temp.nxs"
+    with h5py.File(other, "w") as h5:
+        entry = h5.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        entry["definition"] = "NXiv_temp"
+    archive = nomad_parse(other)
+    assert not any(getattr(s, attribute) in values for s in archive.metadata.section_defs)
+    assert archive.results.eln.tags in (None, [])  # the EM normalizer leaves other NeXus entries alone
+
+
+# ---- example upload --------------------------------------------------------------------------
+
+
+def test_example_upload_loads_and_every_raw_file_becomes_an_em_entry(example_upload, nomad_parse):
+    files = sorted(p.name for p in example_upload.iterdir())
+    assert files == ["README.md", "eln.yaml", "example_eds.msa", "example_eels.msa", "example_haadf.emd"]
+    assert _match(example_upload / "eln.yaml") != PARSER_ID
+    expected = {"example_haadf.emd": "STEM imaging", "example_eds.msa": "EDS", "example_eels.msa": "EELS"}
+    for name, technique in expected.items():
+        archive = nomad_parse(example_upload / name)
+        assert technique in archive.results.eln.methods
+        assert archive.results.material.elements == ["O", "Sr", "Ti"]  # from eln.yaml next to the files
+        assert archive.data.ENTRY[0].sampleID[0].name__field == "SrTiO3 lamella A3"
+    assert (example_upload / "eln.yaml").read_bytes() == (EXAMPLES / "eln.yaml").read_bytes()
