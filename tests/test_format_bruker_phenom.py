@@ -111,12 +111,12 @@ def test_bcf_width_axis_takes_the_pixel_width():
     assert [axis["scale"] for axis in entry["axes"]] == [2.0, 0.5, 0.01]
 
 
-def test_truncated_bcf_map_fails_when_decoded_with_one_error(tmp_path, convert):
-    """The map is decoded lazily, at writing; a damaged map still ends in one ConversionError."""
+def test_truncated_bcf_map_fails_with_one_error(tmp_path, convert):
+    """A truncated map is refused before decoding (RosettaSciIO's decoder has no bounds checks)."""
     data = em_file(SEM_BCF).read_bytes()
     truncated = tmp_path / "truncated.bcf"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ConversionError, match=r"truncated\.bcf: .*spectrum image cannot be decoded"):
+    with pytest.raises(ConversionError, match=r"truncated\.bcf: looks like Bruker Esprit but .*truncated"):
         convert(truncated)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConversionError
+from .errors import ConversionError, UnrecognisedFile
 from .formats import companions_of, detect
 from .nexus.streaming import deferred_arrays, fill_deferred
 
@@ -46,8 +46,8 @@ class Job:
 @dataclass
 class Plan:
     jobs: list[Job] = field(default_factory=list)
-    rejected: list[tuple[Path, str]] = field(default_factory=list)  # named explicitly, cannot be read
-    ignored: list[Path] = field(default_factory=list)  # found in a folder, not an EM file
+    rejected: list[tuple[Path, str]] = field(default_factory=list)  # cannot be read (damaged, empty...)
+    ignored: list[Path] = field(default_factory=list)  # found in a folder, content of no supported format
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,18 @@ def plan(arguments: list[Path], output_dir: Path) -> Plan:
     for path, explicit in collect(arguments):
         try:
             detected.append((detect(path), path))
-        except ConversionError as exc:
+        except UnrecognisedFile as exc:
             if explicit:
                 result.rejected.append((path, exc.reason))
             else:
                 result.ignored.append(path)
-    all_paths = [path for _, path in detected] + result.ignored
+        except ConversionError as exc:  # empty, unreadable, damaged: reported even when found in a folder
+            result.rejected.append((path, exc.reason))
+    all_paths = [path for _, path in detected] + result.ignored + [path for path, _ in result.rejected]
     groups = [(fmt, path, companions_of(fmt, path, all_paths)) for fmt, path in detected]
     consumed = {c for _, _, companions in groups for c in companions}
     result.ignored = [p for p in result.ignored if p not in consumed]
+    result.rejected = [(p, reason) for p, reason in result.rejected if p not in consumed]
     mains = [(fmt, path, companions) for fmt, path, companions in groups if path not in consumed]
     names = _output_names([path for _, path, _ in mains], arguments, output_dir)
     result.jobs = [Job(path, companions, names[path], fmt.NAME) for (fmt, path, companions) in mains]
@@ -126,6 +129,8 @@ def convert_job(job: Job, options: Options) -> Outcome:
     """Convert one job; never raises for a bad input (the outcome says why)."""
     if job.output.exists() and not options.overwrite:
         return Outcome(job, "exists", message=f"{job.output} exists (use --overwrite)")
+    import pynxtools.dataconverter.convert  # noqa: F401  adds its console handler now, not while replaced below
+
     start = time.perf_counter()
     collector = _WarningCollector()
     logger = logging.getLogger("pynxtools")
@@ -189,7 +194,18 @@ def run(jobs: list[Job], options: Options, workers: int):
     import pynxtools.dataconverter.convert  # noqa: F401  imported once, inherited by forked workers
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_dask) as pool:
         futures = [pool.submit(convert_job, job, options) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
+
+
+def _single_threaded_dask() -> None:
+    """Lazy readers compute with dask; a worker forked from a process whose dask thread pool
+    was in use inherits that pool without its threads and would wait for them forever."""
+    try:
+        import dask
+    except ImportError:  # pragma: no cover - no lazy reader without dask
+        return
+    dask.config.set(scheduler="synchronous")

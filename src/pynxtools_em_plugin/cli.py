@@ -82,7 +82,7 @@ def _status_line(done: int, total: int, outcome) -> str:
     text = f"[{done:>{width}}/{total}] {label:<7} {outcome.job.main}"
     if outcome.status == "converted":
         return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s, {len(outcome.warnings)} warnings)"
-    return f"{text}: {outcome.message}"
+    return f"{text}: {outcome.message.removeprefix(f'{outcome.job.main}: ')}"  # the line names the file once
 
 
 if __name__ == "__main__":

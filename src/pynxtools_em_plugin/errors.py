@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .text import printable
+
 
 class ConversionError(click.ClickException):
     """A file cannot be converted; the message names the file and the reason."""
@@ -24,6 +26,10 @@ class ConversionError(click.ClickException):
         super().__init__(message)
 
 
+class UnrecognisedFile(ConversionError):
+    """A file whose content is none of the supported formats (e.g. a note next to the data)."""
+
+
 class MappingTableError(ConversionError):
     """A mapping table (shipped or user-given) is not valid."""
 
@@ -32,5 +38,5 @@ class MappingTableError(ConversionError):
 
 
 def _one_line(text: str) -> str:
-    """Collapse a possibly multi-line library message into one line."""
-    return " ".join(str(text).split()) or "unknown error"
+    """Collapse a possibly multi-line library message into one printable line."""
+    return printable(" ".join(str(text).split())) or "unknown error"

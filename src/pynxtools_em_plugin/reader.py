@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +25,7 @@ from .formats import all_formats, companions_of, detect
 from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
 from .mapping.transforms import TransformContext
 from .nexus.template import ENTRY, Event, TemplateBuilder
+from .text import printable, storable
 
 logger = logging.getLogger("pynxtools.em_plugin")
 
@@ -57,6 +57,7 @@ READER = EmPluginReader
 
 def fill_template(template, paths: list[Path], config_file: str | None = None):
     """Read the vendor files and fill ``template`` (a pynxtools Template)."""
+    _release_pynxtools_path_cache()
     eln = load_eln([p for p in paths if is_eln_file(p)])
     data_paths = [p for p in paths if not is_eln_file(p)]
     if not data_paths:
@@ -77,7 +78,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None):
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
     builder.add_programs(_programs(user_tables))
-    _report([*builder.warnings, *(w for e in events for w in e.warnings)])
+    _report([*builder.warnings, *(w for e in events for w in e.warnings), *_make_storable(template)])
     return template
 
 
@@ -87,15 +88,27 @@ def _read_events(paths: list[Path], user_tables: list[MappingTable], ctx: Transf
         signals = fmt.read(path, companions)
         rules = rules_for(fmt.NAME, user_tables)
         checksum = sha256_of(path)
+        first = len(events)
+        unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
             ctx.notes.clear()
             result = apply_rules(rules, signal.metadata, ctx)
-            warnings = [f"{path.name} ({signal.title}): {w}" for w in result.warnings]
-            warnings += [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
+            for warning in result.warnings:
+                unmapped.setdefault(warning, []).append(signal.title)
+            warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
             warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
             events.append(Event(len(events) + 1, signal, result.values, checksum, assumed, warnings))
+        if len(events) > first:
+            events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]
     return events
+
+
+def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:
+    """One warning for a vendor value that every signal of a multi-signal file repeats."""
+    if len(titles) == 1:
+        return f"{path.name} ({titles[0]}): {warning}"
+    return f"{path.name} ({len(titles)} signals, e.g. {titles[0]}): {warning}"
 
 
 def group_inputs(paths: list[Path]) -> list[tuple[ModuleType, Path, list[Path]]]:
@@ -113,8 +126,27 @@ def group_inputs(paths: list[Path]) -> list[tuple[ModuleType, Path, list[Path]]]
     return [group for group in groups if group[1] not in consumed]
 
 
-@cache
+def _release_pynxtools_path_cache() -> None:
+    """Empty the unbounded cache of pynxtools' NXDL path lookup before each conversion.
+
+    pynxtools 0.16's writer calls the ``lru_cache(maxsize=None)`` function
+    ``get_inherited_nodes`` with a fresh deep copy of the NXDL tree for every
+    group it writes, so the cache never hits and keeps every copy: about 15 MB
+    per converted file, without bound in a process that converts many files
+    (``em-plugin convert``, NOMAD, the fuzz tests). Cleared here, memory stays
+    at one conversion's worth; nothing is lost, as no entry is ever reused.
+    """
+    try:
+        from pynxtools.definitions.dev_tools.utils.nxdl_utils import get_inherited_nodes
+    except ImportError:  # pragma: no cover - a pynxtools without it has no such leak
+        return
+    clear = getattr(get_inherited_nodes, "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
 def sha256_of(path: Path) -> str:
+    """Not cached: a long-running process (NOMAD, a batch) may see new content under the same path."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_HASH_CHUNK):
@@ -144,7 +176,24 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
+def _make_storable(template) -> list[str]:
+    """Text values HDF5 cannot store (NUL, undecodable bytes) with U+FFFD in their place; one note."""
+    changed = []
+    for key in list(template.keys()):
+        value = template[key]
+        safe = storable(value)
+        if safe is not value:
+            template[key] = safe
+            changed.append(key)
+    if not changed:
+        return []
+    return [
+        f"{len(changed)} text value(s) held NUL characters or undecodable bytes, stored with U+FFFD in their place "
+        f"(e.g. {changed[0]}); vendor values are kept unchanged in vendor_metadata/original_metadata"
+    ]
+
+
 def _report(warnings: list[str]) -> None:
-    """One log line per distinct warning."""
+    """One log line per distinct warning, control characters escaped."""
     for message in dict.fromkeys(warnings):
-        logger.warning(message)
+        logger.warning(printable(message))

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from ..errors import ConversionError
+from ..errors import ConversionError, UnrecognisedFile
 
 #: Module names, in the order in which files are tested against them.
 FORMAT_MODULES: tuple[str, ...] = (
@@ -87,12 +87,16 @@ def detect(path: Path) -> ModuleType:
     head = read_head(path)
     if not head:
         raise ConversionError(path, "is empty (0 bytes)")
+    if head.startswith(HDF5_MAGIC):
+        from ._hdf5_probe import check_hdf5_structure
+
+        check_hdf5_structure(path)  # before any sniffer: the HDF5 library may hang on a damaged file
     for fmt in all_formats():
         if fmt.sniff(path, head):
             return fmt
     if head.startswith(HDF5_MAGIC):
         raise ConversionError(path, "is an HDF5 file but not one of a supported layout (or it is truncated or damaged)")
-    raise ConversionError(
+    raise UnrecognisedFile(
         path,
         "is not a recognised electron-microscopy file; supported formats: " + supported_formats_text(),
     )

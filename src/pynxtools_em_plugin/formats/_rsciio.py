@@ -23,6 +23,24 @@ from ..units import canonical_axis_units, classify_units, convert_values
 #: Axis names that mean a photon wavelength although their unit is a length.
 _WAVELENGTH_NAMES = {"wavelength", "lambda", "λ"}
 
+#: Decoded bytes a file may declare per stored byte: deflate, the strongest compression
+#: in these formats, stays below about 1030:1.
+MAX_EXPANSION = 2000
+_SIZE_ALLOWANCE = 64 << 20
+
+
+def is_oversized(declared: int, stored: int) -> bool:
+    """Whether ``declared`` decoded bytes are more than ``stored`` bytes can hold."""
+    return declared > MAX_EXPANSION * max(stored, 0) + _SIZE_ALLOWANCE
+
+
+def refuse_oversized(path: Path, what: str, declared: int, stored: int) -> None:
+    """Refuse, before anything is allocated, a header that declares far more data than the
+    stored bytes can hold (a damaged size or dimension field)."""
+    if is_oversized(declared, stored):
+        reason = f"{what} declares {declared} bytes of data, the file stores {stored}: damaged header"
+        raise ConversionError(path, reason)
+
 
 def call_reader(path: Path, title: str, reader: Callable[..., list[dict]], **kwargs: Any) -> list[dict]:
     """Run a RosettaSciIO reader; any failure becomes one clear ConversionError.
@@ -94,15 +112,30 @@ def axis_from_rsciio(axis: dict[str, Any]) -> Axis:
 
 
 def _axis_values(axis: dict[str, Any]) -> np.ndarray:
-    """Coordinates of every index: explicit ``axis`` array or offset + i * scale."""
+    """Coordinates of every index: explicit ``axis`` array or offset + i * scale.
+
+    A calibration that is not a finite number (damaged header, text a reader
+    could not parse) gives NaN coordinates, which :func:`_replace_degenerate_axes`
+    turns into a plain index with a warning; never a silent guess.
+    """
     if axis.get("axis") is not None:
-        return np.asarray(axis["axis"], dtype=np.float64)
+        try:
+            return np.asarray(axis["axis"], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            return np.full(len(axis["axis"]), np.nan)
     size = int(axis.get("size", 1))
-    scale = float(axis.get("scale", 1.0) or 0.0)
-    offset = float(axis.get("offset", 0.0) or 0.0)
+    scale, offset = _number(axis.get("scale", 1.0)), _number(axis.get("offset", 0.0))
     if not (math.isfinite(scale) and math.isfinite(offset)):
-        scale, offset = 1.0, 0.0
+        return np.full(size, np.nan)
     return offset + scale * np.arange(size, dtype=np.float64)
+
+
+def _number(value: Any) -> float:
+    """A calibration value as float; NaN if it is not a number (None counts as 0, as RosettaSciIO means it)."""
+    try:
+        return float(value or 0.0)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def signal_from_rsciio(
@@ -116,8 +149,8 @@ def signal_from_rsciio(
     md = entry.get("metadata") or {}
     signal_type = str(md.get("Signal", {}).get("signal_type") or "")
     data, axis_dicts = _channels_as_axis(entry["data"], list(entry.get("axes", [])))
+    _check_axes_match(source, data, axis_dicts)  # before the coordinates are computed: sizes may be damaged
     axes = [axis_from_rsciio(ax) for ax in axis_dicts]
-    _check_axes_match(source, data, axes)
     axes, warnings = _replace_degenerate_axes(source, axes)
     title = str(md.get("General", {}).get("title") or "").strip()
     return Signal(
@@ -154,7 +187,7 @@ def _replace_degenerate_axes(source: Path, axes: list[Axis]) -> tuple[list[Axis]
     fixed, warnings = [], []
     for axis in axes:
         steps = np.diff(axis.values)
-        if axis.size > 1 and not (np.all(np.isfinite(axis.values)) and np.all(steps != 0)):
+        if not np.all(np.isfinite(axis.values)) or np.any(steps == 0):
             warnings.append(
                 f"{source.name}: axis '{axis.name}' has no usable calibration (step 0 or not finite); "
                 "stored as a plain index"
@@ -164,11 +197,12 @@ def _replace_degenerate_axes(source: Path, axes: list[Axis]) -> tuple[list[Axis]
     return fixed, warnings
 
 
-def _check_axes_match(source: Path, data: Any, axes: list[Axis]) -> None:
+def _check_axes_match(source: Path, data: Any, axes: list[dict[str, Any]]) -> None:
     """Refuse a signal whose axes do not describe its array (corrupt header)."""
-    shape = tuple(int(n) for n in data.shape)
-    if len(axes) != len(shape) or any(a.size != n for a, n in zip(axes, shape, strict=True)):
-        raise ConversionError(source, f"axes {[a.size for a in axes]} do not match the data shape {list(shape)}")
+    shape = [int(n) for n in data.shape]
+    sizes = [len(ax["axis"]) if ax.get("axis") is not None else int(ax.get("size", 1)) for ax in axes]
+    if sizes != shape:
+        raise ConversionError(source, f"axes {sizes} do not match the data shape {shape}")
 
 
 def signals_from_rsciio(

@@ -21,6 +21,9 @@ Corrections and additions, pinned by tests:
   table cannot compute: ``atom_types``, the comma-separated elements, and
   ``dwell_time`` = ``PixelAverage`` x ``PixelTime`` in µs, the per-pixel time
   RosettaSciIO also uses for the map's real time).
+* A ``.bcf`` spectrum-image stream is walked before decoding (``_bcf_check``):
+  RosettaSciIO's decoder has no bounds checks and crashes the process on a
+  truncated or damaged file.
 * ``.spx``: RosettaSciIO drops the sample-information block (sample name and
   description) and the spectrum description; they are read here from the XML
   text (ElementTree) into ``Sample information`` and ``Spectrum description``.
@@ -38,6 +41,7 @@ import numpy as np
 from ..errors import ConversionError
 from ..model import Signal
 from . import read_head
+from ._bcf_check import DamagedStream, check_hypermap
 from ._rsciio import call_reader, signal_from_rsciio
 
 NAME = "bruker"
@@ -74,6 +78,7 @@ def _read_bcf(path: Path) -> list[Signal]:
     from rsciio.bruker._api import bcf_reader
 
     dicts = call_reader(path, TITLE, bcf_reader, lazy=True, index="all")
+    _check_spectrum_images(path)
     header = _file_header(dicts)
     signals = []
     for index, entry in enumerate(dicts):
@@ -85,6 +90,25 @@ def _read_bcf(path: Path) -> list[Signal]:
         context = f"signal {index} ({title})" if title else f"signal {index}"
         signals.append(signal_from_rsciio(entry, path, NAME, context=context, metadata=metadata))
     return signals
+
+
+def _check_spectrum_images(path: Path) -> None:
+    """Refuse a damaged hypermap stream before RosettaSciIO's unchecked decoder reads it (see ``_bcf_check``)."""
+    from rsciio.bruker._api import BCF_reader, SFS_reader
+
+    index = None
+    try:
+        bcf = BCF_reader(str(path))
+        rows, columns = int(bcf.header.image.height), int(bcf.header.image.width)
+        for index in bcf.available_indexes:
+            item = SFS_reader(str(path)).get_file(f"EDSDatabase/SpectrumData{index}")
+            blocks, block_size = item.get_iter_and_properties()[:2]
+            check_hypermap(blocks, block_size, rows, columns)
+    except DamagedStream as exc:
+        raise ConversionError(path, f"looks like {TITLE} but its spectrum image {index} is damaged: {exc}") from exc
+    except Exception as exc:  # the container reader raises anything on damaged bytes
+        detail = f"{type(exc).__name__}: {exc}"
+        raise ConversionError(path, f"looks like {TITLE} but cannot be read: truncated or damaged ({detail})") from exc
 
 
 def _is_spectrum_image(entry: dict[str, Any]) -> bool:

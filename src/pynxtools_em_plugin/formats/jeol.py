@@ -51,6 +51,8 @@ EXTENSIONS = (".ASW", ".img", ".map", ".pts", ".EDS")
 _SUFFIXES = {"asw": (".asw",), "img": (".img", ".map"), "pts": (".pts",), "eds": (".eds",)}
 _IMG_FORM = b"JED-2200:LibJxImageForm"
 _PTS_FORM = b"PTTDFILE"
+#: ``.img``: magic (4 bytes) and form name (32 bytes), then header position, length, data position.
+_IMG_POSITIONS_AT = 36
 #: Integer types tried for the summed spectrum image, smallest first.
 _SI_DTYPES = (np.uint8, np.uint16, np.uint32)
 _LOGGER = "rsciio.jeol._api"
@@ -133,6 +135,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
         raise ConversionError(
             path, f"is a JEOL {kind} file named '{path.suffix}'; RosettaSciIO reads it only as {endings}: rename it"
         )
+    _check_image_sizes(path, kind)
     with rsciio_log(_LOGGER) as records:
         dicts = _read_dicts(path, records)
     partial = any(_PARTIAL_SWEEP in record.getMessage() for record in records)
@@ -144,6 +147,53 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     messages = (record.getMessage() for record in records)
     signals[0].warnings.extend(f"{path.name}: {m}" for m in messages if _PARTIAL_SWEEP not in m)
     return signals
+
+
+def _check_image_sizes(path: Path, kind: str) -> None:
+    """RosettaSciIO resizes an image's pixel array in place to the size its header declares,
+    zero-filling or cutting it: a damaged size would allocate without bound, or pad or cut the
+    image silently. The sizes of the image (or of every image of a project) are checked first."""
+    images = [path] if kind == "img" else list(_project_images(path)) if kind == "asw" else []
+    for image in images:
+        size, pixels = _image_size(image)
+        if size is not None and size[0] * size[1] != pixels:
+            raise ConversionError(
+                image, f"declares a {size[0]} x {size[1]} image but holds {pixels} pixels: damaged header"
+            )
+
+
+def _image_size(path: Path) -> tuple[tuple[int, int] | None, int]:
+    """(width, height) the header of an ``.img``/``.map`` declares and the number of pixels it holds."""
+    from rsciio.jeol._api import _parsejeol
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(_IMG_POSITIONS_AT)
+            data_position = struct.unpack("<3I", handle.read(12))[2]
+            handle.seek(data_position + 12)
+            image = _parsejeol(handle)["Image"]
+        width, height = (int(n) for n in image["Size"])
+        return (width, height), int(np.size(image["Bits"]))
+    except Exception:  # unreadable header: RosettaSciIO reports it
+        return None, 0
+
+
+def _project_images(path: Path):
+    """The ``.img``/``.map`` files an ``.ASW`` project names, as RosettaSciIO finds them."""
+    from rsciio.jeol._api import _parsejeol
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(12)
+            tree = _parsejeol(handle)
+        for sample in (tree.get("SampleInfo") or {}).values():
+            for view in (sample.get("ViewInfo") or {}).values():
+                for item in (view.get("ViewData") or {}).values():
+                    image = path.parent.joinpath(*str(item["Filename"]).split("\\"))
+                    if image.suffix.lower() in _SUFFIXES["img"] and image.is_file():
+                        yield image
+    except Exception:  # unreadable project: RosettaSciIO reports it
+        return
 
 
 def _read_dicts(path: Path, records: list) -> list[dict]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,8 @@ _UNIT_IN_PARENTHESES = re.compile(r"\s*(.*?)\s*\(([^()]*)\)\s*")
 _NUMBERS = re.compile(r"[,\s]+")
 #: How far (in channels) the X column may differ from OFFSET + i * XPERCHAN (rounding of the printed values).
 _X_TOLERANCE = 0.02
+#: Keyword -> the axis field RosettaSciIO sets from it.
+_CALIBRATION = {"XPERCHAN": "scale", "OFFSET": "offset"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -102,7 +105,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     if np.size(entry["data"]) == 0:
         raise ConversionError(path, "has an EMSA/MSA header but no spectrum data: truncated?")
     keywords = entry.setdefault("original_metadata", {})
-    warnings = [f"{path.name}: {record.getMessage()}" for record in records]
+    warnings = [f"{path.name}: {' '.join(record.getMessage().split())}" for record in records]
     _check_npoints(keywords, np.size(entry["data"]), path, warnings)
     keywords["normalised"] = normalised_keywords(keywords, path, warnings)
     _fix_x_axis(entry, keywords, path, warnings)
@@ -139,6 +142,8 @@ def normalised_keywords(keywords: dict[str, Any], path: Path, warnings: list[str
         if raw == "normalised" or value is None:
             continue
         name, units = split_keyword(raw)
+        if name in _numeric_keywords() and not _is_number(value):
+            continue  # RosettaSciIO could not read the number and warned, naming the keyword; kept raw
         standard = STANDARD_UNITS.get(name)
         if standard and units and parse_unit(msa_unit(units)) != parse_unit(standard):
             try:
@@ -179,7 +184,7 @@ def physical_units(yunits: Any) -> str:
 
 
 def _fix_x_axis(entry: dict[str, Any], keywords: dict[str, Any], path: Path, warnings: list[str]) -> None:
-    """Unit from ``"Label (unit)"``; the file's X column where the calibration disagrees."""
+    """Unit from ``"Label (unit)"``; the file's X column where the calibration disagrees or is unreadable."""
     axis = entry["axes"][0]
     match = _UNIT_IN_PARENTHESES.fullmatch(str(axis.get("units") or ""))
     if match:
@@ -188,25 +193,51 @@ def _fix_x_axis(entry: dict[str, Any], keywords: dict[str, Any], path: Path, war
         if label and not axis.get("name"):
             axis["name"] = label
     axis["units"] = msa_unit(str(axis.get("units") or ""))
-    if str(keywords["normalised"].get("DATATYPE", "")).strip().upper() == "XY":
-        _use_x_column(axis, path, warnings)
+    unreadable = {key: axis.get(field) for key, field in _CALIBRATION.items() if not _is_number(axis.get(field, 0.0))}
+    xy = str(keywords["normalised"].get("DATATYPE", "")).strip().upper() == "XY"
+    from_x_column = xy and _use_x_column(axis, path, warnings, check=not unreadable)
+    if unreadable:
+        _report_unreadable(axis, unreadable, from_x_column, path, warnings)
 
 
-def _use_x_column(axis: dict[str, Any], path: Path, warnings: list[str]) -> None:
+def _report_unreadable(
+    axis: dict[str, Any], unreadable: dict[str, Any], from_x_column: bool, path: Path, warnings: list[str]
+) -> None:
+    """One warning per calibration keyword RosettaSciIO could not read (replacing its own), saying
+    what the axis holds instead: the X column of an XY file, else the channel index."""
+    consequence = "the axis holds the X column" if from_x_column else "the axis is stored as channel index"
+    for key, value in unreadable.items():
+        warnings[:] = [w for w in warnings if f"The {key} keyword value" not in w]
+        warnings.append(f"{path.name}: keyword {key} = {value!r} is not a number; {consequence}")
+    if not from_x_column:
+        axis.update(scale=1.0, offset=0.0, units="", name="channel")
+
+
+def _use_x_column(axis: dict[str, Any], path: Path, warnings: list[str], check: bool = True) -> bool:
+    """Whether the axis holds the X column: where it differs from the calibration, or unchecked."""
     x = x_column(path)
     size = int(axis["size"])
     if x is None or x.size != size or size < 2 or not np.all(np.diff(x) > 0):
-        return
-    scale, offset = float(axis.get("scale", 1.0)), float(axis.get("offset", 0.0))
-    calibrated = offset + scale * np.arange(size)
-    deviation = float(np.max(np.abs(x - calibrated)))
-    if deviation <= _X_TOLERANCE * abs(scale):
-        return
+        return False
+    if check:
+        scale, offset = float(axis.get("scale", 1.0)), float(axis.get("offset", 0.0))
+        deviation = float(np.max(np.abs(x - (offset + scale * np.arange(size)))))
+        if deviation <= _X_TOLERANCE * abs(scale):
+            return False
+        warnings.append(
+            f"{path.name}: the X column differs from OFFSET + i * XPERCHAN by up to {deviation:.4g} "
+            f"{axis.get('units') or '(no unit)'}; the axis holds the X column"
+        )
     axis["axis"] = x
-    warnings.append(
-        f"{path.name}: the X column differs from OFFSET + i * XPERCHAN by up to {deviation:.4g} "
-        f"{axis.get('units') or '(no unit)'}; the axis holds the X column"
-    )
+    return True
+
+
+@cache
+def _numeric_keywords() -> frozenset[str]:
+    """Keywords RosettaSciIO reads as numbers (a value it cannot read stays text)."""
+    from rsciio.msa._api import keywords
+
+    return frozenset(name for name, spec in keywords.items() if spec.get("dtype") is float)
 
 
 def x_column(path: Path) -> np.ndarray | None:

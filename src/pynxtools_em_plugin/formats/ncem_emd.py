@@ -51,7 +51,7 @@ def emd_version(path: Path) -> str | None:
                 major, minor = node.attrs.get("version_major"), node.attrs.get("version_minor")
                 if major is not None and minor is not None:
                     return f"{_text(major)}.{_text(minor)}"
-    except (OSError, KeyError, ValueError, RuntimeError):
+    except Exception:  # h5py raises OSError, RuntimeError, KeyError... on damaged files; sniffing never fails
         return None
     return None
 

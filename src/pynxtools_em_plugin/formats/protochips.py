@@ -91,7 +91,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
 def _time_axis(header: dict[str, Any]) -> dict[str, Any]:
     """The logged time stamps (not RosettaSciIO's uniform extrapolation) as an axis
     with explicit values; the core converts them to s."""
-    stamps = np.asarray(header["Time axis"]["value"], dtype=np.float64)
+    stamps, _ = as_numbers(header["Time axis"]["value"])
     raw_units = str(header["Time axis"].get("units") or "").strip()
     units = _UNITS.get(raw_units.lower(), raw_units)
     if classify_units(units) is not AxisKind.TIME:
@@ -100,22 +100,54 @@ def _time_axis(header: dict[str, Any]) -> dict[str, Any]:
 
 
 def _time_notes(header: dict[str, Any], path: Path) -> list[str]:
+    notes = _not_numbers_note(path, "Time", as_numbers(header["Time axis"]["value"])[1])
     if _time_axis(header)["units"]:
-        return []
+        return notes
     raw_units = header["Time axis"].get("units")
-    return [f"{path.name}: time units '{raw_units}' not understood; the time stamps are stored without unit"]
+    return [*notes, f"{path.name}: time units '{raw_units}' not understood; the time stamps are stored without unit"]
 
 
 def _signal(entry: dict[str, Any], column: str, path: Path, index: int) -> Signal:
     header = entry["original_metadata"]["Protochips_header"]
     units = value_units(str(header.get(f"{column}_units") or ""))
     entry["axes"] = [_time_axis(header)]
+    entry["data"], invalid = as_numbers(entry["data"])
     signal = signal_from_rsciio(entry, path, NAME, context=f"column '{column}' (signal {index})")
+    signal.warnings.extend(_not_numbers_note(path, column, invalid))
     signal.metadata["normalised"] = _normalised(signal, column, units, header)
     if units:
         signal.quantity = f"{column.split()[-1]} ({units})"
         signal.units = units
     return signal
+
+
+def as_numbers(values: Any) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """A logged column as floats, and (row, text) of the cells that are not numbers (stored as NaN).
+
+    NumPy's CSV reader makes a column with one damaged cell a column of text.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64), []
+    numbers = np.full(array.shape, np.nan)
+    invalid = []
+    for row, text in enumerate(array.ravel()):
+        try:
+            numbers.flat[row] = float(text)
+        except (TypeError, ValueError):
+            invalid.append((row, str(text)))
+    return numbers, invalid
+
+
+def _not_numbers_note(path: Path, column: str, invalid: list[tuple[int, str]]) -> list[str]:
+    """One warning per column with cells that are not numbers."""
+    if not invalid:
+        return []
+    row, text = invalid[0]
+    return [
+        f"{path.name}: column '{column}' has {len(invalid)} value(s) that are not numbers, stored as NaN "
+        f"(first: {text!r} at sample {row + 1})"
+    ]
 
 
 def value_units(raw: str) -> str:

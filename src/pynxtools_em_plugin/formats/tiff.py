@@ -82,7 +82,7 @@ from typing import Any
 
 from ..errors import ConversionError
 from ..model import Signal
-from ._rsciio import call_reader, signal_from_rsciio
+from ._rsciio import call_reader, refuse_oversized, signal_from_rsciio
 from .image import exif_datetime, uncalibrated_warning
 
 NAME = "tiff"
@@ -177,6 +177,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
         )
     from rsciio.tiff import file_reader
 
+    _check_data_sizes(path)
     dicts = call_reader(path, TITLE, file_reader)
     ctx = _context(path, companion_files)
     flavour, handler = _flavour(ctx)
@@ -189,6 +190,24 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     if signals:
         signals[0].warnings[:0] = list(dict.fromkeys(ctx.warnings))
     return signals
+
+
+def _check_data_sizes(path: Path) -> None:
+    """Strips and tiles inside the file, image sizes the stored bytes can hold: tifffile allocates
+    what a damaged byte count or image size declares before it reads."""
+    import tifffile
+
+    size = path.stat().st_size
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            pages = [(p.shape, p.dtype, p.dataoffsets, p.databytecounts) for p in tiff.pages if hasattr(p, "shape")]
+    except Exception:  # unreadable directories: RosettaSciIO reports them
+        return
+    for number, (shape, dtype, offsets, counts) in enumerate(pages):
+        if any(offset + count > size for offset, count in zip(offsets, counts, strict=False)):
+            raise ConversionError(path, f"page {number} has image data past the end of the file: truncated or damaged")
+        declared = math.prod(shape) * (dtype.itemsize if dtype is not None else 1)
+        refuse_oversized(path, f"page {number} ({' x '.join(map(str, shape))})", declared, sum(counts))
 
 
 def _context(path: Path, companion_files: list[Path]) -> _Context:

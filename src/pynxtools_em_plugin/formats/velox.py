@@ -34,17 +34,17 @@ def velox_version(path: Path) -> str | None:
     try:
         with h5py.File(path, "r") as h5:
             raw = h5["Version"][()] if "Version" in h5 else None
-    except (OSError, KeyError, ValueError):
+    except Exception:  # h5py raises OSError, RuntimeError, KeyError... on damaged files; sniffing never fails
         return None
-    if raw is None:
+    if raw is None or (hasattr(raw, "flat") and raw.size == 0):
         return None
     text = raw.flat[0] if hasattr(raw, "flat") else raw
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     try:
         info = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
-    if str(info.get("format", "")).lower() != "velox":
+    if not isinstance(info, dict) or str(info.get("format", "")).lower() != "velox":
         return None
     return str(info.get("version", ""))
 

@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+#: A vendor number: the text starts with it; what follows is nothing, or a suffix after a space
+#: or made of no digits ('22500 X', '15 kV', '5kV'); never a number picked out of other text.
+_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s+.*|[^\d\s.#,:;/-][^\d]*)?", re.DOTALL)
+_LIST_SEPARATOR = re.compile(r"[,;\s]+")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _OADATE_EPOCH = datetime(1899, 12, 30)
 
@@ -37,16 +40,20 @@ Transform = Callable[[list[Any], dict[str, Any], TransformContext], Any]
 
 
 def to_float(value: Any) -> float:
-    """A number from a vendor value: number, numeric string, or '22500 X'."""
+    """A number from a vendor value: number, numeric string, or '22500 X' (see :data:`_NUMBER`).
+
+    Text that merely contains a number ('Sun Feb 21 2016', '1.#QNAN', '12x0.0') is
+    not one: it is reported, never read as 21, 1 or 12.
+    """
     if isinstance(value, (bool, np.bool_)):
         raise TransformError(f"{value!r} is not a number")
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
     else:
-        match = _NUMBER.search(str(value))
+        match = _NUMBER.fullmatch(str(value))
         if match is None:
             raise TransformError(f"{value!r} is not a number")
-        number = float(match.group())
+        number = float(match.group(1))
     if not np.isfinite(number):
         raise TransformError(f"{value!r} is not a finite number")
     return number
@@ -57,7 +64,14 @@ def _vector(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> n
 
 
 def _number(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> float:
-    return to_float(values[0])
+    """A number; ``args.item``: the n-th of a list of numbers written as text ('40.0,511.0')."""
+    value = values[0]
+    if args.get("item") is not None:
+        items = [part for part in _LIST_SEPARATOR.split(str(value).strip()) if part]
+        if int(args["item"]) >= len(items):
+            raise TransformError(f"{value!r} has no item {args['item']}")
+        value = items[int(args["item"])]
+    return to_float(value)
 
 
 def _as_aware(moment: datetime, ctx: TransformContext) -> str:
