@@ -74,3 +74,33 @@ def test_interrupted_write_leaves_no_file_under_the_target_name(folder, tmp_path
     with pytest.raises(KeyboardInterrupt):
         convert_job(job, Options())
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_killed_conversion_leaves_no_file_under_the_target_name_and_the_next_run_cleans_up(tmp_path):
+    """A real SIGKILL while the output is being written (no Python clean-up can run)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    import tifffile
+
+    source = tmp_path / "big.tif"
+    tifffile.imwrite(source, np.random.default_rng(0).random((4096, 4096)))  # 128 MiB that gzip cannot shrink
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "pynxtools_em_plugin.cli", "convert", str(source), "-o", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".big.nxs.*.part")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, "the conversion ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "big.nxs").exists()
+    assert len(list(out.glob(".big.nxs.*.part"))) == 1  # the abandoned temporary file, hidden
+
+    result = CliRunner().invoke(main, ["convert", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["big.nxs"]

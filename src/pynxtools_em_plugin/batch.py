@@ -154,6 +154,7 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
     from pynxtools.dataconverter.writer import Writer
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_parts(output)
     temporary = output.parent / f".{output.name}.{os.getpid()}.part"
     kwargs = {"config_file": config_file} if config_file else {}
     try:
@@ -171,6 +172,28 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _remove_abandoned_parts(output: Path) -> None:
+    """Temporary files of earlier conversions to ``output`` whose process was killed mid-write.
+
+    A killed process cannot remove its own ``.part`` file; the next conversion to the same
+    target does, unless the process that wrote it still runs (another worker at work).
+    """
+    for part in output.parent.glob(f".{output.name}.*.part"):
+        pid = part.name.removeprefix(f".{output.name}.").removesuffix(".part")
+        if pid.isdigit() and not _process_alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 class _WarningCollector(logging.Handler):
