@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 EM_DATA = Path(os.environ.get("EM_PLUGIN_TEST_DATA", REPO.parent / "shared" / "em-data"))
+DATACONVERTER = Path(sys.executable).with_name("dataconverter")
+
+
+def run_dataconverter(
+    *args: str, cwd: Path, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """pynxtools' ``dataconverter`` with our reader, as a user runs it (output captured, exit code kept)."""
+    return subprocess.run(
+        [str(DATACONVERTER), "--reader", "em_plugin", "--nxdl", "NXem", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
 
 #: Validation messages about required NXem fields the vendor files do not hold.
 MISSING_REQUIRED = "hasn't been supplied"

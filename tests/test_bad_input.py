@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EM_DATA, EXAMPLES
-
-DATACONVERTER = Path(sys.executable).with_name("dataconverter")
+from conftest import EM_DATA, EXAMPLES, run_dataconverter
 
 
 def make_inputs(folder: Path) -> dict[str, Path]:
@@ -38,17 +34,6 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DATACONVERTER), "--reader", "em_plugin", "--nxdl", "NXem", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -66,7 +51,7 @@ def test_bad_file_gives_one_clear_error_line(name, tmp_path):
     inputs = make_inputs(tmp_path)
     if name not in inputs:
         pytest.skip("needs the real data folder")
-    result = run_cli(name, "--output", "out.nxs", cwd=tmp_path)
+    result = run_dataconverter(name, "--output", "out.nxs", cwd=tmp_path)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     last_line = result.stderr.strip().splitlines()[-1]
@@ -77,7 +62,7 @@ def test_bad_file_gives_one_clear_error_line(name, tmp_path):
 
 def test_missing_file_and_bad_eln_are_clear(tmp_path):
     (tmp_path / "eln.yaml").write_text("sample: [not, a, mapping]\n")
-    result = run_cli(str(EXAMPLES / "example_haadf.emd"), "eln.yaml", "--output", "out.nxs", cwd=tmp_path)
+    result = run_dataconverter(str(EXAMPLES / "example_haadf.emd"), "eln.yaml", "--output", "out.nxs", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "'sample' must be a mapping" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "out.nxs").exists()
@@ -89,7 +74,8 @@ def test_bad_user_mapping_table_names_table_and_entry(tmp_path):
         '{"name": "f", "version": "1", "format": "velox", "mappings": [{"src": "a", "dst": "b", '
         '"src_unit": "V", "dst_unit": "m"}]}'
     )
-    result = run_cli(str(EXAMPLES / "example_haadf.emd"), "-c", str(table), "--output", "out.nxs", cwd=tmp_path)
+    emd = str(EXAMPLES / "example_haadf.emd")
+    result = run_dataconverter(emd, "-c", str(table), "--output", "out.nxs", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     last_line = result.stderr.strip().splitlines()[-1]
     assert "facility.json, entry 0" in last_line and "cannot convert 'V' into 'm'" in last_line

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EM_DATA, EXAMPLES
+from conftest import EM_DATA, EXAMPLES, run_dataconverter
 from fixtures_tiff import write_png
 from pynxtools_em_plugin.formats import all_formats
 from pynxtools_em_plugin.formats._hdf5_probe import PROBE_SECONDS_ENV
@@ -51,7 +51,6 @@ BASE_SEED = os.environ.get("EM_PLUGIN_FUZZ_SEED", "em-plugin")
 CASE_SECONDS = float(os.environ.get("EM_PLUGIN_FUZZ_CASE_SECONDS", "60"))
 WORKERS = int(os.environ.get("EM_PLUGIN_FUZZ_WORKERS", str(min(2, os.cpu_count() or 1))))
 WORKER_SCRIPT = Path(__file__).with_name("fuzz_worker.py")
-DATACONVERTER = Path(sys.executable).with_name("dataconverter")
 
 #: Per format, groups of files converted together (main file first), relative to the
 #: real-data folder; the smallest real files of each format (a JEOL .pts decodes to 1 GiB).
@@ -386,15 +385,8 @@ def _cli_case(relative: str, kind: str, params: tuple, folder: Path) -> Path:
 
 
 def _dataconverter(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DATACONVERTER), "--reader", "em_plugin", "--nxdl", "NXem", path.name, "--output", "out.nxs"],
-        cwd=path.parent,
-        env={**os.environ, PROBE_SECONDS_ENV: "5"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    quick_probe = {**os.environ, PROBE_SECONDS_ENV: "5"}
+    return run_dataconverter(path.name, "--output", "out.nxs", cwd=path.parent, env=quick_probe)
 
 
 def test_damaged_files_on_the_command_line_end_in_one_error_line(tmp_path):

@@ -9,8 +9,6 @@ import hashlib
 import json
 import shutil
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -18,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import EM_DATA, EXAMPLES, REPO, convert_files, em_file, resolve_default
+from conftest import EM_DATA, EXAMPLES, REPO, convert_files, em_file, resolve_default, run_dataconverter
 from fixtures_tiff import write_png
 from pynxtools_em_plugin.cli import main
 from pynxtools_em_plugin.errors import ConversionError, MappingTableError
@@ -29,19 +27,7 @@ from pynxtools_em_plugin.model import AxisKind
 from pynxtools_em_plugin.reader import sha256_of
 from test_fuzz import SEEDS, mutate
 
-DATACONVERTER = Path(sys.executable).with_name("dataconverter")
 MSA = "msa/example1.msa"
-
-
-def dataconverter(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DATACONVERTER), "--reader", "em_plugin", "--nxdl", "NXem", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def msa_with(tmp_path: Path, old: bytes, new: bytes, name: str = "spectrum.msa") -> Path:
@@ -180,7 +166,7 @@ def test_paths_with_spaces_and_non_ascii_characters(tmp_path):
     folder.mkdir(parents=True)
     image = folder / "Bild 01 ä.emd"
     shutil.copy(EXAMPLES / "example_haadf.emd", image)
-    result = dataconverter(str(image), "--output", "Ergebnis ü.nxs", cwd=tmp_path)
+    result = run_dataconverter(str(image), "--output", "Ergebnis ü.nxs", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     with h5py.File(tmp_path / "Ergebnis ü.nxs", "r") as h5:
         assert h5["entry1/measurement/event1/image1/process/input/file_name"][()].decode() == "Bild 01 ä.emd"
@@ -247,7 +233,7 @@ def test_strict_and_fail_modes_exit_non_zero_when_required_fields_are_missing(tm
     assert batch.exit_code == 1
     assert "FAILED" in batch.output and "do not validate against NXem (strict mode)" in batch.output
     assert not out.exists() or list(out.rglob("*")) == []
-    result = dataconverter(str(EXAMPLES / "example_haadf.emd"), "--fail", "--output", "out.nxs", cwd=tmp_path)
+    result = run_dataconverter(str(EXAMPLES / "example_haadf.emd"), "--fail", "--output", "out.nxs", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("Error: Validation failed")
     assert not (tmp_path / "out.nxs").exists()
