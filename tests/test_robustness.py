@@ -319,6 +319,17 @@ def test_jeol_image_whose_header_declares_another_size_is_refused(tmp_path):
         read(path, [])
 
 
+def test_blockfile_offset_beyond_the_file_is_refused_before_reading(tmp_path):
+    """Fuzzing found 2^32 - 1 in ``Data_offset_1`` making the reader allocate 4 GiB for the note."""
+    from pynxtools_em_plugin.formats.blockfile import read
+
+    content, name = mutate(em_file("blockfile/test1.blo").read_bytes(), "test1.blo", "dim", (8, 4, "little", 2**32 - 1))
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConversionError, match=r"Data_offset_1 \(4294967295\) points beyond the end of the file"):
+        read(path, [])
+
+
 def test_an_axis_calibration_that_is_not_a_number_becomes_an_index_with_a_warning():
     entry = {"data": np.zeros(3), "axes": [{"name": "Energy", "size": 3, "scale": "3.t", "units": "eV"}]}
     signal = signal_from_rsciio(entry, Path("x.msa"), "msa", "spectrum")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConversionError
 from ..model import Signal
 from ._rsciio import call_reader, lazily, signals_from_rsciio
 
@@ -39,11 +40,28 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.blockfile import file_reader
 
+    _refuse_damaged_offsets(path)
     dicts = call_reader(path, TITLE, lazily(file_reader))
     signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path))
     for signal in signals:
         signal.quantity = "intensity (8-bit)"
     return signals
+
+
+def _refuse_damaged_offsets(path: Path) -> None:
+    """RosettaSciIO reads the note up to ``Data_offset_1`` in one call: a damaged offset
+    (e.g. 2^32 - 1) would allocate gigabytes before failing. Checked with its own header layout."""
+    import numpy as np
+    from rsciio.blockfile._api import get_header_dtype_list
+
+    dtype = np.dtype(get_header_dtype_list("<"))
+    with open(path, "rb") as handle:
+        header = np.frombuffer(handle.read(dtype.itemsize).ljust(dtype.itemsize, b"\0"), dtype=dtype)[0]
+    size = path.stat().st_size
+    for field in ("Data_offset_1", "Data_offset_2"):
+        if int(header[field]) > size:
+            reason = f"header field {field} ({int(header[field])}) points beyond the end of the file ({size} bytes)"
+            raise ConversionError(path, f"{reason}: truncated or damaged")
 
 
 def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
