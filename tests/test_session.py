@@ -196,6 +196,19 @@ def test_a_single_file_is_labelled_but_no_session(convert):
         assert "activity1" not in h5["entry1"] and "image_preview" not in h5["entry1/measurement/event1"]
 
 
+def test_nomad_summary_reads_the_stored_label(convert):
+    from pynxtools_em_plugin.nomad.summary import summarize_file
+
+    result = convert(em_file("gatan/2D/test_STEM_image.dm3"))
+    assert summarize_file(result.path).techniques == ["STEM imaging"]
+    with h5py.File(result.path, "r+") as h5:
+        h5["entry1/measurement/event1/type"][()] = "TEM imaging"  # a label the rules did not give: it is used as is
+    assert summarize_file(result.path).techniques == ["TEM imaging"]
+    with h5py.File(result.path, "r+") as h5:
+        del h5["entry1/measurement/event1/type"]  # another writer's file: derived from the data
+    assert summarize_file(result.path).techniques == ["STEM imaging"]
+
+
 # ---- grouping, rules and previews without files -------------------------------------
 def test_grouping_is_one_linear_pass_over_many_events():
     rng = np.random.default_rng(7)

@@ -29,9 +29,10 @@ FOUR_D_STEM = "4D-STEM"
 EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
 IN_SITU_LOG = "In-situ log"
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
-TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM)
+#: The labels that name a technique (searchable in NOMAD).
+TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG)
 #: Every label :func:`classify` can give.
-LABELS = (*TECHNIQUES, IN_SITU_LOG, IMAGING)
+LABELS = (*TECHNIQUES, IMAGING)
 
 #: Highest high tension of a scanning electron microscope.
 SEM_MAX_KV = 30.0

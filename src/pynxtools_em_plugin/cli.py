@@ -65,9 +65,7 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     for done, outcome in enumerate(run(batch.jobs, options, workers), start=1):
         counts[outcome.status] += 1
         click.echo(_status_line(done, total, outcome))
-        if verbose:
-            for message in dict.fromkeys(outcome.warnings):
-                click.echo(f"        warning: {message}")
+        _echo_warnings(outcome, verbose)
     click.echo(
         f"{counts['converted']} converted, {counts['exists']} skipped (output exists), {counts['failed']} failed, "
         f"{len(batch.ignored)} other files ignored; {time.perf_counter() - started:.1f} s"
@@ -107,11 +105,8 @@ def session_record(folder, output, gap, overwrite, config_file, verbose) -> None
     inputs = [path for job in batch.jobs for path in job.inputs]
     options = Options(overwrite, False, config_file, tuple(p for p in batch.ignored if is_eln_file(p)), gap)
     outcome = convert_job(Job(inputs[0], inputs[1:], output, "session"), options)
-    label = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}[outcome.status]
-    click.echo(f"{label:<7} {folder} -> {outcome.message}")
-    if verbose:
-        for message in dict.fromkeys(outcome.warnings):
-            click.echo(f"        warning: {message}")
+    click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
+    _echo_warnings(outcome, verbose)
     click.echo(
         f"{len(batch.jobs)} files in one record, {len(outcome.warnings)} warnings; "
         f"{time.perf_counter() - started:.1f} s"
@@ -120,9 +115,18 @@ def session_record(folder, output, gap, overwrite, config_file, verbose) -> None
         raise SystemExit(1)
 
 
+_STATUS = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}
+
+
+def _echo_warnings(outcome, verbose: bool) -> None:
+    if verbose:
+        for message in dict.fromkeys(outcome.warnings):
+            click.echo(f"        warning: {message}")
+
+
 def _status_line(done: int, total: int, outcome) -> str:
     width = len(str(total))
-    label = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}[outcome.status]
+    label = _STATUS[outcome.status]
     text = f"[{done:>{width}}/{total}] {label:<7} {outcome.job.main}"
     if outcome.status == "converted":
         return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s, {len(outcome.warnings)} warnings)"
