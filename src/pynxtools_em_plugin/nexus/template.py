@@ -8,6 +8,9 @@ Layout written (pynxtools template notation)::
         imageID[image1]/image_2d | stack_2d ...       or
         spectrumID[spectrum1]/spectrum_0d ... _3d     the data, as NXdata
         COLLECTION[vendor_metadata]/original_metadata the full vendor tree, JSON
+        type                                          technique label (classify.py)
+        imageID[image_preview] | spectrumID[spectrum_preview]   session records only
+    /ENTRY[entry1]/PROCESS[activityK]/                session records: notes, shared settings
 
 and a ``@default`` chain from the file root to the most informative signal.
 """
