@@ -146,7 +146,7 @@ SUMMARIES = {
         ["spectrum", "image", "spectrum image"],
         ["Co", "Fe", "O"],  # element maps titled Co, Fe, O, Fe-EELS...
     ),
-    "protochips/protochips_gas_cell.csv": ([], [], ["time series"], []),
+    "protochips/protochips_gas_cell.csv": ([], ["In-situ log"], ["time series"], []),  # the stored label
 }
 
 

@@ -23,6 +23,7 @@ from types import ModuleType
 
 from .errors import ConversionError, UnrecognisedFile
 from .formats import companions_of, detect
+from .nexus.links import restore_links
 from .nexus.streaming import deferred_arrays, fill_deferred
 
 #: Files never taken as inputs when a folder is walked.
@@ -58,6 +59,7 @@ class Options:
     strict: bool = False  # validation problems fail the file
     config_file: str | None = None  # user mapping table (-c)
     extra_inputs: tuple[Path, ...] = ()  # e.g. an ELN YAML added to every job
+    session_gap: float | None = None  # seconds between activities of a session record (em-plugin session)
 
 
 @dataclass
@@ -137,7 +139,9 @@ def convert_job(job: Job, options: Options) -> Outcome:
     saved = logger.handlers[:], logger.propagate
     logger.handlers, logger.propagate = [collector], False  # one status line per file, not a flood
     try:
-        write_atomically([*job.inputs, *options.extra_inputs], job.output, options.strict, options.config_file)
+        write_atomically(
+            [*job.inputs, *options.extra_inputs], job.output, options.strict, options.config_file, options.session_gap
+        )
     except ConversionError as exc:
         return Outcome(job, "failed", time.perf_counter() - start, exc.format_message())
     except Exception as exc:  # a bug must not stop the batch; report it as one line
@@ -147,7 +151,13 @@ def convert_job(job: Job, options: Options) -> Outcome:
     return Outcome(job, "converted", time.perf_counter() - start, str(job.output), collector.messages)
 
 
-def write_atomically(inputs: list[Path], output: Path, strict: bool = False, config_file: str | None = None) -> None:
+def write_atomically(
+    inputs: list[Path],
+    output: Path,
+    strict: bool = False,
+    config_file: str | None = None,
+    session_gap: float | None = None,
+) -> None:
     """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete."""
     from pynxtools.dataconverter import helpers
     from pynxtools.dataconverter.convert import ValidationFailed, transfer_data_into_template
@@ -157,6 +167,8 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
     _remove_abandoned_parts(output)
     temporary = output.parent / f".{output.name}.{os.getpid()}.part"
     kwargs = {"config_file": config_file} if config_file else {}
+    if session_gap is not None:
+        kwargs["session_gap"] = session_gap
     try:
         nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
         try:
@@ -169,6 +181,7 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
         helpers.add_default_root_attributes(data=data, filename=output.name)
         Writer(data=data, nxdl_f_path=nxdl_path, output_path=str(temporary)).write()
         fill_deferred(temporary, deferred)
+        restore_links(temporary)
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)

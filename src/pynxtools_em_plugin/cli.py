@@ -65,9 +65,7 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     for done, outcome in enumerate(run(batch.jobs, options, workers), start=1):
         counts[outcome.status] += 1
         click.echo(_status_line(done, total, outcome))
-        if verbose:
-            for message in dict.fromkeys(outcome.warnings):
-                click.echo(f"        warning: {message}")
+        _echo_warnings(outcome, verbose)
     click.echo(
         f"{counts['converted']} converted, {counts['exists']} skipped (output exists), {counts['failed']} failed, "
         f"{len(batch.ignored)} other files ignored; {time.perf_counter() - started:.1f} s"
@@ -76,9 +74,59 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
         raise SystemExit(1)
 
 
+@main.command("session")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .nxs file.")
+@click.option(
+    "--gap",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds without acquisition that start a new activity.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
+@click.option("-v", "--verbose", is_flag=True, help="Print the warnings too.")
+def session_record(folder, output, gap, overwrite, config_file, verbose) -> None:
+    """Convert every EM file below FOLDER into one NXem session record.
+
+    Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
+    each event is labelled with its technique and gets a small preview; an ELN YAML in the folder is used too.
+    """
+    from .batch import Job, Options, convert_job, plan
+    from .eln import is_eln_file
+
+    started = time.perf_counter()
+    batch = plan([folder], output.parent)
+    for path, reason in batch.rejected:
+        click.echo(f"FAILED  {path}: {reason}")
+    if not batch.jobs:
+        raise click.ClickException(f"no electron-microscopy file found in {folder}")
+    inputs = [path for job in batch.jobs for path in job.inputs]
+    options = Options(overwrite, False, config_file, tuple(p for p in batch.ignored if is_eln_file(p)), gap)
+    outcome = convert_job(Job(inputs[0], inputs[1:], output, "session"), options)
+    click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
+    _echo_warnings(outcome, verbose)
+    click.echo(
+        f"{len(batch.jobs)} files in one record, {len(outcome.warnings)} warnings; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    if outcome.status == "failed":
+        raise SystemExit(1)
+
+
+_STATUS = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}
+
+
+def _echo_warnings(outcome, verbose: bool) -> None:
+    if verbose:
+        for message in dict.fromkeys(outcome.warnings):
+            click.echo(f"        warning: {message}")
+
+
 def _status_line(done: int, total: int, outcome) -> str:
     width = len(str(total))
-    label = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}[outcome.status]
+    label = _STATUS[outcome.status]
     text = f"[{done:>{width}}/{total}] {label:<7} {outcome.job.main}"
     if outcome.status == "converted":
         return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s, {len(outcome.warnings)} warnings)"

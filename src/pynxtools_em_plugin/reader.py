@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynxtools.dataconverter.readers.base.reader import BaseReader
 
+from .classify import classify
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import all_formats, companions_of, detect
 from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
 from .mapping.transforms import TransformContext
+from .nexus.preview import preview_of
 from .nexus.template import ENTRY, Event, TemplateBuilder
+from .session import build_session, gap_seconds
 from .text import printable, storable
 
 logger = logging.getLogger("pynxtools.em_plugin")
@@ -49,14 +52,19 @@ class EmPluginReader(BaseReader):
         **kwargs: Any,
     ) -> dict:
         config = kwargs.get("config_file")
-        return fill_template(template, [Path(p) for p in file_paths or ()], config)
+        return fill_template(template, [Path(p) for p in file_paths or ()], config, kwargs.get("session_gap"))
 
 
 READER = EmPluginReader
 
 
-def fill_template(template, paths: list[Path], config_file: str | None = None):
-    """Read the vendor files and fill ``template`` (a pynxtools Template)."""
+def fill_template(template, paths: list[Path], config_file: str | None = None, session_gap: float | None = None):
+    """Read the vendor files and fill ``template`` (a pynxtools Template).
+
+    Several vendor files (not counting companions) make a session record
+    (:mod:`.session`): events in time order, activities split at pauses longer
+    than ``session_gap`` seconds, shared settings stored once, a preview per event.
+    """
     _release_pynxtools_path_cache()
     eln = load_eln([p for p in paths if is_eln_file(p)])
     data_paths = [p for p in paths if not is_eln_file(p)]
@@ -67,10 +75,20 @@ def fill_template(template, paths: list[Path], config_file: str | None = None):
 
     template.clear()  # drop pynxtools' pre-filled None keys (ENTRY[entry], NXroot attributes)
     builder = TemplateBuilder(template)
-    events = _read_events(data_paths, user_tables, context)
+    groups = group_inputs(data_paths)
+    events = _read_events(groups, user_tables, context)
+    session = build_session(events, context.assumed_timezone, _gap(session_gap)) if len(groups) > 1 else None
+    if session is not None:
+        events = session.events
     for event in events:
         builder.add_event(event)
+        result = classify(event.signal, {i.path: (i.value, i.units) for i in event.mapped if i.scope == "event"})
+        builder.add_classification(event, result.label, result.rule.identifier, result.rule.description)
+        if session is not None and (preview := preview_of(event.signal)) is not None:
+            builder.add_preview(event, preview)
     builder.add_shared(events)
+    if session is not None:
+        builder.add_session(session)
     builder.add_times(events)
     for path, value in eln_entries(eln, source="ELN YAML").items():
         builder.set(f"{ENTRY}/{path}", value)
@@ -78,13 +96,14 @@ def fill_template(template, paths: list[Path], config_file: str | None = None):
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
     builder.add_programs(_programs(user_tables))
-    _report([*builder.warnings, *(w for e in events for w in e.warnings), *_make_storable(template)])
+    session_warnings = session.warnings if session is not None else []
+    _report([*builder.warnings, *session_warnings, *(w for e in events for w in e.warnings), *_make_storable(template)])
     return template
 
 
-def _read_events(paths: list[Path], user_tables: list[MappingTable], ctx: TransformContext) -> list[Event]:
+def _read_events(groups: list[InputGroup], user_tables: list[MappingTable], ctx: TransformContext) -> list[Event]:
     events: list[Event] = []
-    for fmt, path, companions in group_inputs(paths):
+    for fmt, path, companions in groups:
         signals = fmt.read(path, companions)
         rules = rules_for(fmt.NAME, user_tables)
         checksum = sha256_of(path)
@@ -111,7 +130,10 @@ def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:
     return f"{path.name} ({len(titles)} signals, e.g. {titles[0]}): {warning}"
 
 
-def group_inputs(paths: list[Path]) -> list[tuple[ModuleType, Path, list[Path]]]:
+InputGroup = tuple[ModuleType, Path, list[Path]]
+
+
+def group_inputs(paths: list[Path]) -> list[InputGroup]:
     """Each file with its format and the companion files read together with it."""
     for path in paths:
         if not path.exists():
@@ -161,6 +183,13 @@ def _transform_context(eln: dict[str, Any]) -> TransformContext:
         return TransformContext(ZoneInfo(name), name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConversionError(None, f"unknown time zone '{name}' (use an IANA name such as Europe/Berlin)") from exc
+
+
+def _gap(value: float | None) -> float:
+    try:
+        return gap_seconds(value)
+    except ValueError as exc:
+        raise ConversionError(None, str(exc)) from exc
 
 
 def _programs(user_tables: list[MappingTable]) -> list[tuple[str, str]]:

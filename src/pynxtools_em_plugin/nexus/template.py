@@ -8,6 +8,9 @@ Layout written (pynxtools template notation)::
         imageID[image1]/image_2d | stack_2d ...       or
         spectrumID[spectrum1]/spectrum_0d ... _3d     the data, as NXdata
         COLLECTION[vendor_metadata]/original_metadata the full vendor tree, JSON
+        type                                          technique label (classify.py)
+        imageID[image_preview] | spectrumID[spectrum_preview]   session records only
+    /ENTRY[entry1]/PROCESS[activityK]/                session records: notes, shared settings
 
 and a ``@default`` chain from the file root to the most informative signal.
 """
@@ -24,7 +27,7 @@ from ..mapping.engine import MappedValue
 from ..model import AxisKind, Signal
 from .nxdata import NXdataLayout, layout_for
 from .rawjson import to_json
-from .streaming import defer_if_large, is_lazy
+from .streaming import defer_if_large, hdf5_path, is_lazy
 
 ENTRY_NAME = "entry1"
 ENTRY = f"/ENTRY[{ENTRY_NAME}]"
@@ -46,6 +49,9 @@ class Event:
     assumed_timezone: str | None = None  # set when a vendor time had no zone
     warnings: list[str] = field(default_factory=list)
     layout: NXdataLayout | None = None
+    links: dict[str, str] = field(default_factory=dict)  # event-relative path -> HDF5 path of a shared value
+    label: str = ""  # technique (classify.py)
+    rule: str = ""  # the rule that gave it
 
     @property
     def path(self) -> str:
@@ -92,12 +98,19 @@ class TemplateBuilder:
 
     def _write_event_metadata(self, event: Event) -> None:
         for item in event.mapped:
-            if item.scope == "event":
+            if item.scope != "event":
+                continue
+            if item.path in event.links:  # stored once for the activity / session
+                # units too: pynxtools' validation turns the link into a copy of the value (see nexus/links.py)
+                self.set(f"{event.path}/{item.path}", {"link": event.links[item.path]}, item.units)
+            else:
                 self.set(f"{event.path}/{item.path}", item.value, item.units)
 
     def _write_nxdata(self, event: Event) -> None:
-        signal, layout = event.signal, event.layout
-        base = f"{event.group_path}/{layout.nxdata_name}"
+        self._write_signal(event.group_path, event.signal, event.layout)
+
+    def _write_signal(self, group_path: str, signal: Signal, layout: NXdataLayout) -> None:
+        base = f"{group_path}/{layout.nxdata_name}"
         data = _transposed(signal.data, layout.order)
         if signal.is_complex:
             self.set(f"{base}/real", _compressed(np.real(data)))
@@ -161,6 +174,24 @@ class TemplateBuilder:
         if event.assumed_timezone:
             self.set(f"{collection}/assumed_time_zone", event.assumed_timezone)
 
+    def add_classification(self, event: Event, label: str, rule_id: str, rule_description: str) -> None:
+        """The technique label as the event's ``type``; the rule that gave it in the data's provenance."""
+        event.label, event.rule = label, f"{rule_id}: {rule_description}"
+        self.set(f"{event.path}/type", label)
+        note = f"{event.group_path}/PROCESS[process]/NOTE[classification]"
+        self.set(f"{note}/type", label)
+        self.set(f"{note}/description", f"technique rule {event.rule}")
+
+    def add_preview(self, event: Event, preview: Signal) -> None:
+        """A small NXimage/NXspectrum ``<kind>_preview`` in the event, its default plot."""
+        layout = layout_for(preview)
+        concept = "imageID" if layout.kind == "image" else "spectrumID"
+        name = f"{layout.kind}_preview"
+        group = f"{event.path}/{concept}[{name}]"
+        self._write_signal(group, preview, layout)
+        self.set(f"{group}/@default", layout.nxdata_name)
+        self.set(f"{event.path}/@default", name)
+
     # ---- shared levels -------------------------------------------------
     def add_shared(self, events: list[Event]) -> None:
         """Instrument- and entry-scope values; the first event's value wins."""
@@ -171,7 +202,7 @@ class TemplateBuilder:
                     continue
                 key = (item.scope, item.path)
                 if key in seen:
-                    if not _same(seen[key], item.value):
+                    if not same_value(seen[key], item.value):
                         self.warnings.append(
                             f"{event.signal.source.name}: '{item.vendor_key}' = {item.value!r} differs "
                             f"from the first file's {seen[key]!r}; kept the first for {item.path}"
@@ -180,6 +211,38 @@ class TemplateBuilder:
                 seen[key] = item.value
                 root = INSTRUMENT if item.scope == "instrument" else ENTRY
                 self.set(f"{root}/{item.path}", item.value, item.units)
+
+    def add_session(self, session) -> None:
+        """One NXprocess per activity of a :class:`pynxtools_em_plugin.session.Session`: a note on the
+        activity, one per event (label, rule, time), the settings its events share."""
+        from ..session import activity_path, setting_name
+
+        for activity in session.activities:
+            process = activity_path(activity)
+            names = ", ".join(f"event{e.number}" for e in activity.events)
+            techniques = ", ".join(dict.fromkeys(e.label for e in activity.events if e.label))
+            self.set(f"{process}/sequence_index", np.int64(activity.number))
+            self.set(f"{process}/date", activity.start.isoformat())
+            self.set(f"{process}/NOTE[summary]/type", "activity")
+            self.set(f"{process}/NOTE[summary]/date", activity.start.isoformat())
+            self.set(
+                f"{process}/NOTE[summary]/description",
+                f"{len(activity.events)} events ({names}) from {activity.start.isoformat()} to "
+                f"{activity.end.isoformat()}; techniques: {techniques}; a pause of more than "
+                f"{session.gap_seconds:g} s starts a new activity",
+            )
+            for event, start in zip(activity.events, activity.starts, strict=True):
+                note = f"{process}/NOTE[event{event.number}]"
+                when = " (the file's modification time)" if event.number in activity.file_times else ""
+                self.set(f"{note}/type", event.label)
+                self.set(f"{note}/sequence_index", np.int64(event.number))
+                self.set(f"{note}/file_name", event.signal.source.name)
+                self.set(f"{note}/date", start.isoformat())
+                self.set(f"{note}/description", f"{hdf5_path(event.path)}: {event.signal.title}{when}; {event.rule}")
+            for item in activity.shared:
+                path = f"{process}/COLLECTION[shared_settings]/{setting_name(item.path)}"
+                self.set(path, item.value, item.units)
+                self.set(f"{path}/@description", f"{item.path} of every event of the activity")
 
     def add_times(self, events: list[Event]) -> None:
         """Entry start/end: the earliest start and latest end of all events."""
@@ -242,7 +305,7 @@ def _signal_long_name(signal: Signal, field_name: str) -> str:
     return f"{signal.title}: {quantity}"
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     try:
         return bool(np.all(np.asarray(a) == np.asarray(b)))
     except (TypeError, ValueError):

@@ -36,7 +36,8 @@ from nomad.config.models.ui import (
     WidgetTerms,
 )
 
-from .summary import MODES, SIGNAL_KINDS, TECHNIQUES
+from ..classify import MODES, TECHNIQUES
+from .summary import SIGNAL_KINDS
 
 #: The section pynxtools' NeXus parser puts into ``data``.
 SCHEMA = "pynxtools.nomad.schema.Root"

@@ -13,7 +13,9 @@ too. Per event (``NXem_event_data``; the whole entry if a writer has none):
   otherwise from the high tension (at most 30 kV: an SEM) and scanning evidence
   (a scan controller's dwell time, a scanning detector, scan dimensions): STEM,
   else TEM. Unknown without a high tension.
-* **technique**: ``<mode> imaging``, ``Electron diffraction``, ``4D-STEM``, and for
+* **technique**: the label stored as the event's ``type`` by this package's rules
+  (:mod:`pynxtools_em_plugin.classify`) when it is one of them; otherwise
+  ``<mode> imaging``, ``Electron diffraction``, ``4D-STEM``, and for
   spectra EELS / EDS / Cathodoluminescence from the words of the signal's title and
   axis names, then of the detector, then of the operation mode; failing words, from
   the energy range (below 10 eV: photon energies of CL; above 5 keV: X-rays; else
@@ -34,19 +36,25 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..classify import (
+    DIFFRACTION,
+    EDS,
+    EELS,
+    EELS_WORDS,
+    FOUR_D_STEM,
+    LABELS,
+    TECHNIQUES,
+    imaging_mode,
+    spectroscopy_of_energy,
+    spectroscopy_of_words,
+)
 from ..model import AxisKind
 from ..units import classify_units, parse_unit, ureg
 
 ELECTRON_MICROSCOPY = "Electron microscopy"
-MODES = ("TEM", "STEM", "SEM")
-DIFFRACTION = "Electron diffraction"
-FOUR_D_STEM = "4D-STEM"
-EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
-TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM)
+#: Image/spectrum groups ``*_preview`` hold a small copy of an event's data (session records): no signal of their own.
+PREVIEW_SUFFIX = "_preview"
 SIGNAL_KINDS = ("image", "spectrum", "spectrum image", "diffraction", "4D", "time series", "line profile")
-
-#: Highest high tension of a scanning electron microscope.
-SEM_MAX_KV = 30.0
 
 #: Symbols of the chemical elements, for atom types and element map titles.
 _SYMBOLS = (
@@ -57,12 +65,6 @@ _SYMBOLS = (
 )
 CHEMICAL_SYMBOLS = frozenset(_SYMBOLS.split())
 
-_EELS_WORDS = re.compile(r"EELS|energy[\s_-]*loss|(?<![A-Za-z])(GIF|ELS)(?![A-Za-z])", re.IGNORECASE)
-_EDS_WORDS = re.compile(
-    r"(?<![A-Za-z])(EDS|EDX|EDXS|XEDS|SDD|(SI|GE|SD)(BEW|UTW|WLS))(?![A-Za-z])|X-?ray|XFlash", re.IGNORECASE
-)
-_CL_WORDS = re.compile(r"(?<![A-Za-z])CL(?![A-Za-z])|cathodo|luminescence|photon energy|wavelength", re.IGNORECASE)
-_SPECTROSCOPIES = ((EELS, _EELS_WORDS), (EDS, _EDS_WORDS), (CL, _CL_WORDS))
 _RECIPROCAL_NAME = re.compile(r"(?<![A-Za-z])(k[ _]?[xy]|detector k[xy]?|q[ _]?[xy])(?![A-Za-z])|reciprocal", re.I)
 _SPECTRAL_NAME = re.compile(r"energy|wavelength", re.IGNORECASE)
 #: An element map title: symbol, optionally a separator and a line / technique / description.
@@ -170,11 +172,14 @@ def _summarize_entry(tree: _Tree, summary: EmSummary) -> None:
     spectra = {s.technique for d in drafts for s in d.signals if s.kind in ("spectrum", "spectrum image")}
     map_technique = EDS if EDS in spectra or EELS not in spectra else EELS
     for draft in drafts:
-        techniques = []
+        stored = _stored_label(draft.event)
+        techniques = [stored] if stored in TECHNIQUES else []
         for signal in draft.signals:
             if signal.element and (signal.strong_element or spectra & {EDS, EELS}):
                 summary.elements.append(signal.element)
-                techniques.append(EELS if _EELS_WORDS.search(signal.title) else map_technique)
+                techniques.append(EELS if EELS_WORDS.search(signal.title) else map_technique)
+            elif stored:  # labelled by the writer's rules (classify.py): not guessed again
+                continue
             elif signal.technique == "imaging":
                 techniques += [f"{draft.mode} imaging"] if draft.mode else []
             elif signal.technique:
@@ -196,6 +201,12 @@ def _summarize_entry(tree: _Tree, summary: EmSummary) -> None:
     summary.start_time = min(known, key=_sort_key) if known else None
 
 
+def _stored_label(event: h5py.Group) -> str | None:
+    """The technique label an em-plugin writer stored as the event's ``type`` (one of :data:`LABELS`)."""
+    label = _text(event.get("type")) if _nx_class(event) == "NXem_event_data" else None
+    return label if label in LABELS else None
+
+
 @dataclass
 class _EventDraft:
     event: h5py.Group
@@ -205,9 +216,10 @@ class _EventDraft:
 
 def _draft_event(tree: _Tree, event: h5py.Group, shared: list[h5py.Group]) -> _EventDraft:
     settings = _Settings.of(tree, event, shared)
-    signals = [s for g in tree.of_class("NXdata", event) if (s := _summarize_signal(g, settings)) is not None]
+    groups = [g for g in tree.of_class("NXdata", event) if not g.parent.name.endswith(PREVIEW_SUFFIX)]
+    signals = [s for g in groups if (s := _summarize_signal(g, settings)) is not None]
     scanning = settings.scanning or any(s.scanning for s in signals)
-    mode = _mode(settings.operation_mode, settings.high_tension_kv, scanning)
+    mode = imaging_mode(settings.operation_mode, settings.high_tension_kv, scanning)
     if mode is None and any(s.technique == FOUR_D_STEM for s in signals):
         mode = "STEM"
     return _EventDraft(event, mode, signals)
@@ -298,26 +310,7 @@ def _energy_range(dataset: h5py.Dataset, units: str, kind: AxisKind) -> tuple[fl
 
 
 def _spectroscopy(texts: list[str], energy_range: tuple[float, float] | None) -> str | None:
-    for text in texts:
-        for technique, words in _SPECTROSCOPIES:
-            if words.search(text):
-                return technique
-    if energy_range is None:
-        return None
-    highest = energy_range[1]
-    return CL if highest < 10 else EDS if highest >= 5000 else EELS
-
-
-def _mode(operation_mode: str, high_tension_kv: float | None, scanning: bool) -> str | None:
-    words = set(re.findall(r"[A-Z]+", operation_mode.upper()))
-    for mode in ("STEM", "SEM", "TEM"):
-        if mode in words:
-            return mode
-    if high_tension_kv is None:
-        return None
-    if high_tension_kv <= SEM_MAX_KV:
-        return "SEM"
-    return "STEM" if scanning or "SCANNING" in words else "TEM"
+    return spectroscopy_of_words(texts) or spectroscopy_of_energy(energy_range[1] if energy_range else None)
 
 
 def _element_of_title(title: str) -> tuple[str | None, bool]:

@@ -1,0 +1,128 @@
+"""Small previews of events: what H5Web and NOMAD can show at once for any data size.
+
+* an image: block means down to at most :data:`MAX_IMAGE` pixels a side;
+* an image stack (time/frames first): the mean frame, reduced like an image;
+* a 4D data set (scan x detector): the virtual image summed over the detector;
+* a spectrum or spectrum image: the sum spectrum over all scan positions;
+* a one-dimensional signal (profile, log): block means down to :data:`MAX_POINTS`.
+
+Source arrays are read a block of leading rows at a time (dask arrays and memory
+maps are never loaded whole), so memory stays at one block plus the preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..model import Axis, AxisKind, Signal
+from .streaming import BLOCK_BYTES
+
+#: Largest side of an image preview, in pixels.
+MAX_IMAGE = 256
+#: Largest number of points of a one-dimensional preview (spectra keep every channel).
+MAX_POINTS = 2048
+_SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
+
+
+def preview_of(signal: Signal) -> Signal | None:
+    """A small signal standing for ``signal``; None for data of no previewable shape."""
+    kinds = signal.axis_kinds()
+    rank = len(kinds)
+    spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
+    if rank == 0 or 0 in signal.shape:
+        return None
+    if spectral:
+        keep = spectral[-1]
+        data, axes, what = _sum_over_others(signal.data, keep), [signal.axes[keep]], "sum spectrum"
+    elif rank == 4:
+        data, axes, what = _sum_trailing(signal.data, 2), signal.axes[:2], "virtual image (sum over the detector)"
+    elif rank == 3:
+        data, axes, what = _sum_over_others(signal.data, (1, 2)) / signal.shape[0], signal.axes[1:], "mean frame"
+    elif rank <= 2:
+        data, axes, what = _loaded(signal.data), signal.axes, "downsampled"
+    else:
+        return None
+    if not spectral:
+        limit = MAX_POINTS if data.ndim == 1 else MAX_IMAGE
+        data, axes = block_mean(data, axes, limit)
+    return Signal(
+        title=f"preview of {signal.title}: {what}",
+        data=data,
+        axes=axes,
+        source=signal.source,
+        format_name=signal.format_name,
+        signal_type=signal.signal_type,
+        quantity=signal.quantity,
+        context=signal.context,
+        simulated=signal.simulated,
+    )
+
+
+def block_mean(data: np.ndarray, axes: list[Axis], limit: int) -> tuple[np.ndarray, list[Axis]]:
+    """Means over blocks of ``ceil(n / limit)`` samples along every axis (edges padded by the mean)."""
+    factors = [max(1, -(-n // limit)) for n in data.shape]
+    if all(f == 1 for f in factors):
+        return data, axes
+    for dim, factor in enumerate(factors):
+        data = _mean_along(data, dim, factor)
+    reduced = [
+        Axis(axis.name, _mean_along(np.asarray(axis.values, dtype=float), 0, f), axis.units, axis.kind)
+        for axis, f in zip(axes, factors, strict=True)
+    ]
+    return data, reduced
+
+
+def _mean_along(data: np.ndarray, dim: int, factor: int) -> np.ndarray:
+    if factor == 1:
+        return data
+    n = data.shape[dim]
+    whole = n // factor * factor
+    moved = np.moveaxis(data, dim, 0)
+    means = moved[:whole].reshape(whole // factor, factor, *moved.shape[1:]).mean(axis=1)
+    if whole < n:
+        means = np.concatenate([means, moved[whole:].mean(axis=0, keepdims=True)])
+    return np.moveaxis(means, 0, dim)
+
+
+def _sum_over_others(data: Any, keep: int | tuple[int, ...]) -> np.ndarray:
+    """Sum over every dimension but ``keep``, one block of leading rows at a time."""
+    kept = (keep,) if isinstance(keep, int) else keep
+    rank = len(data.shape)
+    if 0 in kept:  # the leading dimension is kept: blocks along it are parts of the result
+        parts = [_reduce(block, tuple(d for d in range(rank) if d not in kept)) for block in _row_blocks(data)]
+        return np.concatenate(parts, axis=0)
+    total = None
+    for block in _row_blocks(data):
+        part = _reduce(block, tuple(d for d in range(rank) if d not in kept))
+        total = part if total is None else total + part
+    return total
+
+
+def _sum_trailing(data: Any, count: int) -> np.ndarray:
+    """Sum over the last ``count`` dimensions (the detector of a 4D data set), row block by row block."""
+    rank = len(data.shape)
+    trailing = tuple(range(rank - count, rank))
+    return np.concatenate([_reduce(block, trailing) for block in _row_blocks(data)], axis=0)
+
+
+def _reduce(block: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    values = np.abs(block) if np.iscomplexobj(block) else block
+    return values.sum(axis=dims, dtype=np.float64) if dims else values.astype(np.float64)
+
+
+def _loaded(data: Any) -> np.ndarray:
+    """A small (rank <= 2) array as float64; read block by block so a lazy source is never whole twice."""
+    return np.concatenate([_reduce(block, ()) for block in _row_blocks(data)], axis=0)
+
+
+def _row_blocks(data: Any) -> Iterator[np.ndarray]:
+    """Blocks of leading rows of about BLOCK_BYTES, loaded (dask computed, memory map read)."""
+    shape = tuple(int(n) for n in data.shape)
+    row_bytes = np.dtype(data.dtype).itemsize * int(np.prod(shape[1:], dtype=np.int64))
+    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    for start in range(0, shape[0], rows):
+        block = data[start : min(start + rows, shape[0])]
+        yield np.asarray(block.compute() if hasattr(block, "compute") else block)
