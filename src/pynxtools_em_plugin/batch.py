@@ -58,6 +58,12 @@ class Options:
     strict: bool = False  # validation problems fail the file
     config_file: str | None = None  # user mapping table (-c)
     extra_inputs: tuple[Path, ...] = ()  # e.g. an ELN YAML added to every job
+    anonymize: bool = False  # drop vendor-recorded operator names (provenance.ConversionOptions)
+    absolute_paths: bool = False  # record input paths instead of base names
+
+    def reader_options(self) -> dict[str, bool]:
+        """Keyword arguments of the reader; the ELN ``conversion:`` keys are the dataconverter's way."""
+        return {key: True for key in ("anonymize", "absolute_paths") if getattr(self, key)}
 
 
 @dataclass
@@ -137,7 +143,13 @@ def convert_job(job: Job, options: Options) -> Outcome:
     saved = logger.handlers[:], logger.propagate
     logger.handlers, logger.propagate = [collector], False  # one status line per file, not a flood
     try:
-        write_atomically([*job.inputs, *options.extra_inputs], job.output, options.strict, options.config_file)
+        write_atomically(
+            [*job.inputs, *options.extra_inputs],
+            job.output,
+            options.strict,
+            options.config_file,
+            **options.reader_options(),
+        )
     except ConversionError as exc:
         return Outcome(job, "failed", time.perf_counter() - start, exc.format_message())
     except Exception as exc:  # a bug must not stop the batch; report it as one line
@@ -147,8 +159,11 @@ def convert_job(job: Job, options: Options) -> Outcome:
     return Outcome(job, "converted", time.perf_counter() - start, str(job.output), collector.messages)
 
 
-def write_atomically(inputs: list[Path], output: Path, strict: bool = False, config_file: str | None = None) -> None:
-    """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete."""
+def write_atomically(
+    inputs: list[Path], output: Path, strict: bool = False, config_file: str | None = None, **reader_options: bool
+) -> None:
+    """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete;
+    ``reader_options`` (``anonymize``, ``absolute_paths``) go to the reader."""
     from pynxtools.dataconverter import helpers
     from pynxtools.dataconverter.convert import ValidationFailed, transfer_data_into_template
     from pynxtools.dataconverter.writer import Writer
@@ -156,6 +171,7 @@ def write_atomically(inputs: list[Path], output: Path, strict: bool = False, con
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.parent / f".{output.name}.{os.getpid()}.part"
     kwargs = {"config_file": config_file} if config_file else {}
+    kwargs.update(reader_options)
     try:
         nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
         try:

@@ -45,8 +45,12 @@ def list_formats() -> None:
 @click.option(
     "--eln", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="ELN/metadata YAML for every file."
 )
+@click.option("--anonymize", is_flag=True, help="Drop operator names the vendor files record (mapped and raw).")
+@click.option("--absolute-paths", is_flag=True, help="Record inputs by absolute path, not by base name.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each file's warnings too.")
-def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, verbose) -> None:
+def convert_many(
+    inputs, output_dir, jobs, overwrite, strict, config_file, eln, anonymize, absolute_paths, verbose
+) -> None:
     """Convert files and folders (walked recursively) into one NXem file per acquisition.
 
     Related files are grouped (.emi with its .ser, .mib with .hdr, .mrc with _info.txt, .ASW with its
@@ -58,7 +62,7 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     batch = plan(list(inputs), output_dir)
     for path, reason in batch.rejected:
         click.echo(f"FAILED  {path}: {reason}")
-    options = Options(overwrite, strict, config_file, (eln,) if eln else ())
+    options = Options(overwrite, strict, config_file, (eln,) if eln else (), anonymize, absolute_paths)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
     total = len(batch.jobs)

@@ -8,9 +8,9 @@ YAML; ``-c`` adds a user mapping table that overrides the shipped ones.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
@@ -22,15 +22,33 @@ from pynxtools.dataconverter.readers.base.reader import BaseReader
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import all_formats, companions_of, detect
-from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
+from .mapping.engine import (
+    MappingTable,
+    apply_rules,
+    load_table,
+    personal_keys_for,
+    rules_for,
+    tables_for,
+    without_personal,
+)
 from .mapping.transforms import TransformContext
 from .nexus.template import ENTRY, Event, TemplateBuilder
+from .provenance import (
+    ConversionOptions,
+    InputRecord,
+    acquisition_end,
+    input_entries,
+    profiling_entries,
+    record_input,
+    sha256_of,
+    without_keys,
+)
 from .text import printable, storable
 
 logger = logging.getLogger("pynxtools.em_plugin")
 
 TIMEZONE_ENV = "EM_PLUGIN_TIMEZONE"
-_HASH_CHUNK = 8 * 1024 * 1024
+__all__ = ["READER", "EmPluginReader", "fill_template", "group_inputs", "sha256_of"]
 
 
 class EmPluginReader(BaseReader):
@@ -49,25 +67,35 @@ class EmPluginReader(BaseReader):
         **kwargs: Any,
     ) -> dict:
         config = kwargs.get("config_file")
-        return fill_template(template, [Path(p) for p in file_paths or ()], config)
+        options = {key: kwargs[key] for key in ("anonymize", "absolute_paths") if key in kwargs}
+        return fill_template(template, [Path(p) for p in file_paths or ()], config, **options)
 
 
 READER = EmPluginReader
 
 
-def fill_template(template, paths: list[Path], config_file: str | None = None):
-    """Read the vendor files and fill ``template`` (a pynxtools Template)."""
+def fill_template(template, paths: list[Path], config_file: str | None = None, **options: Any):
+    """Read the vendor files and fill ``template`` (a pynxtools Template).
+
+    ``options``: ``anonymize`` and ``absolute_paths`` (see :class:`ConversionOptions`).
+    """
+    started = datetime.now(UTC)
     _release_pynxtools_path_cache()
-    eln = load_eln([p for p in paths if is_eln_file(p)])
+    eln_paths = [p for p in paths if is_eln_file(p)]
+    eln = load_eln(eln_paths)
     data_paths = [p for p in paths if not is_eln_file(p)]
     if not data_paths:
         raise ConversionError(None, "no electron-microscopy file given (only ELN/YAML files)")
     user_tables = [load_table(config_file)] if config_file else []
     context = _transform_context(eln)
+    conversion = ConversionOptions.from_sources(eln, options)
 
     template.clear()  # drop pynxtools' pre-filled None keys (ENTRY[entry], NXroot attributes)
     builder = TemplateBuilder(template)
-    events = _read_events(data_paths, user_tables, context)
+    events, inputs, formats = _read_events(data_paths, user_tables, context, conversion)
+    inputs += [record_input(p, "ELN/metadata YAML") for p in eln_paths]
+    if config_file:
+        inputs.append(record_input(Path(config_file), f"user mapping table (-c) {user_tables[0].name}"))
     for event in events:
         builder.add_event(event)
     builder.add_shared(events)
@@ -77,31 +105,50 @@ def fill_template(template, paths: list[Path], config_file: str | None = None):
     builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", any(e.signal.simulated for e in events))
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
-    builder.add_programs(_programs(user_tables))
+    builder.add_programs(_programs(formats, user_tables))
+    for path, value in input_entries(inputs, conversion).items():
+        builder.set(f"{ENTRY}/{path}", value)
+    for path, value in profiling_entries(started, datetime.now(UTC)).items():
+        builder.set(f"{ENTRY}/profiling/{path}", value)
     _report([*builder.warnings, *(w for e in events for w in e.warnings), *_make_storable(template)])
     return template
 
 
-def _read_events(paths: list[Path], user_tables: list[MappingTable], ctx: TransformContext) -> list[Event]:
+def _read_events(
+    paths: list[Path], user_tables: list[MappingTable], ctx: TransformContext, options: ConversionOptions
+) -> tuple[list[Event], list[InputRecord], list[str]]:
+    """Events (one per signal), a record of every file read (each hashed once, whatever its
+    number of signals), and the formats met, in order."""
     events: list[Event] = []
+    inputs: list[InputRecord] = []
+    formats: list[str] = []
     for fmt, path, companions in group_inputs(paths):
         signals = fmt.read(path, companions)
         rules = rules_for(fmt.NAME, user_tables)
-        checksum = sha256_of(path)
+        personal = personal_keys_for(fmt.NAME, user_tables) if options.anonymize else set()
+        rules = without_personal(rules, personal)
+        main = record_input(path, f"vendor file ({fmt.NAME})")
+        inputs += [main, *(record_input(c, f"companion of {path.name} ({fmt.NAME})") for c in companions)]
+        formats.append(fmt.NAME)
         first = len(events)
         unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
             ctx.notes.clear()
+            signal.metadata = without_keys(signal.metadata, personal)
             result = apply_rules(rules, signal.metadata, ctx)
+            end = acquisition_end(result.values, [str(kind) for kind in signal.axis_kinds()])
+            result.values += [end] if end is not None else []
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
             warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
-            events.append(Event(len(events) + 1, signal, result.values, checksum, assumed, warnings))
+            event = Event(len(events) + 1, signal, result.values, main.checksum, assumed, warnings)
+            event.input_file_name = options.file_name(path)
+            events.append(event)
         if len(events) > first:
             events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]
-    return events
+    return events, inputs, formats
 
 
 def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:
@@ -145,15 +192,6 @@ def _release_pynxtools_path_cache() -> None:
         clear()
 
 
-def sha256_of(path: Path) -> str:
-    """Not cached: a long-running process (NOMAD, a batch) may see new content under the same path."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _transform_context(eln: dict[str, Any]) -> TransformContext:
     """The time zone assumed for vendor times without one: ELN, environment, else UTC."""
     name = str(eln.get("timezone") or os.environ.get(TIMEZONE_ENV) or "UTC")
@@ -163,9 +201,11 @@ def _transform_context(eln: dict[str, Any]) -> TransformContext:
         raise ConversionError(None, f"unknown time zone '{name}' (use an IANA name such as Europe/Berlin)") from exc
 
 
-def _programs(user_tables: list[MappingTable]) -> list[tuple[str, str]]:
+def _programs(formats: list[str], user_tables: list[MappingTable]) -> list[tuple[str, str]]:
+    """The converter, its libraries and every mapping table that was applied, with versions."""
     programs = [(name, _version(name)) for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")]
-    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in user_tables]
+    tables = {id(t): t for name in dict.fromkeys(formats) for t in tables_for(name, user_tables)}
+    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in tables.values()]
     return programs
 
 

@@ -43,6 +43,7 @@ class Event:
     signal: Signal
     mapped: list[MappedValue]
     input_checksum: str = ""
+    input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
     assumed_timezone: str | None = None  # set when a vendor time had no zone
     warnings: list[str] = field(default_factory=list)
     layout: NXdataLayout | None = None
@@ -143,7 +144,7 @@ class TemplateBuilder:
         signal = event.signal
         process = f"{event.group_path}/PROCESS[process]"
         self.set(f"{process}/input/type", "file")
-        self.set(f"{process}/input/file_name", signal.source.name)
+        self.set(f"{process}/input/file_name", event.input_file_name or signal.source.name)
         self.set(f"{process}/input/context", signal.context or signal.title)
         if event.input_checksum:
             self.set(f"{process}/input/checksum", event.input_checksum)
