@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ConversionError
 
 _HASH_CHUNK = 8 * 1024 * 1024
@@ -110,6 +112,41 @@ def profiling_entries(started: datetime, ended: datetime) -> dict[str, Any]:
         "total_elapsed_time": round((ended - started).total_seconds(), 6),
         "total_elapsed_time/@units": "s",
     }
+
+
+def personal_names(trees: list[Any], keys: set[str]) -> set[str]:
+    """The names held at the personal ``keys`` of any of the trees (the signals of one file)."""
+    from .mapping.engine import lookup
+
+    return {
+        value.strip() for tree in trees for key in keys if isinstance(value := lookup(tree, key), str) and value.strip()
+    }
+
+
+def anonymised(tree: Any, keys: set[str], names: set[str]) -> Any:
+    """``tree`` without the personal ``keys`` and without the ``names`` wherever else the vendor
+    repeats them (DM's custom tag list, the JSON text Velox keeps): every whole-word occurrence
+    in a string is removed. The original tree is not modified."""
+    pruned = without_keys(tree, keys)
+    if not names:
+        return pruned
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return _scrubbed(pruned, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"))
+
+
+def _scrubbed(node: Any, pattern: re.Pattern) -> Any:
+    if isinstance(node, str):
+        return pattern.sub("", node)
+    if isinstance(node, bytes):
+        text = node.decode("utf-8", "surrogateescape")
+        return pattern.sub("", text).encode("utf-8", "surrogateescape") if pattern.search(text) else node
+    if isinstance(node, dict):
+        return {key: _scrubbed(value, pattern) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_scrubbed(value, pattern) for value in node)
+    if isinstance(node, np.ndarray) and node.dtype.kind in "USO":
+        return np.array([_scrubbed(value, pattern) for value in node.ravel()], dtype=node.dtype).reshape(node.shape)
+    return node
 
 
 def without_keys(tree: Any, keys: set[str]) -> Any:

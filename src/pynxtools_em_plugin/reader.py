@@ -37,11 +37,12 @@ from .provenance import (
     ConversionOptions,
     InputRecord,
     acquisition_end,
+    anonymised,
     input_entries,
+    personal_names,
     profiling_entries,
     record_input,
     sha256_of,
-    without_keys,
 )
 from .text import printable, storable
 
@@ -127,6 +128,7 @@ def _read_events(
         rules = rules_for(fmt.NAME, user_tables)
         personal = personal_keys_for(fmt.NAME, user_tables) if options.anonymize else set()
         rules = without_personal(rules, personal)
+        names = personal_names([s.metadata for s in signals], personal)
         main = record_input(path, f"vendor file ({fmt.NAME})")
         inputs += [main, *(record_input(c, f"companion of {path.name} ({fmt.NAME})") for c in companions)]
         formats.append(fmt.NAME)
@@ -134,10 +136,10 @@ def _read_events(
         unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
             ctx.notes.clear()
-            signal.metadata = without_keys(signal.metadata, personal)
             result = apply_rules(rules, signal.metadata, ctx)
             end = acquisition_end(result.values, [str(kind) for kind in signal.axis_kinds()])
             result.values += [end] if end is not None else []
+            signal.metadata = anonymised(signal.metadata, personal, names) if personal else signal.metadata
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
