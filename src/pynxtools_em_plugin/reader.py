@@ -145,9 +145,9 @@ def _read_events(
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
             warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
-            event = Event(len(events) + 1, signal, result.values, main.checksum, assumed, warnings)
-            event.input_file_name = options.file_name(path)
-            events.append(event)
+            number = len(events) + 1
+            name = options.file_name(path)
+            events.append(Event(number, signal, result.values, main.checksum, assumed, warnings, input_file_name=name))
         if len(events) > first:
             events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]
     return events, inputs, formats

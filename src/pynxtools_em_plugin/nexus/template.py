@@ -43,10 +43,10 @@ class Event:
     signal: Signal
     mapped: list[MappedValue]
     input_checksum: str = ""
-    input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
     assumed_timezone: str | None = None  # set when a vendor time had no zone
     warnings: list[str] = field(default_factory=list)
     layout: NXdataLayout | None = None
+    input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
 
     @property
     def path(self) -> str:
