@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .errors import ConversionError, UnrecognisedFile
 from .formats import companions_of, detect
@@ -60,6 +61,15 @@ class Options:
     config_file: str | None = None  # user mapping table (-c)
     extra_inputs: tuple[Path, ...] = ()  # e.g. an ELN YAML added to every job
     session_gap: float | None = None  # seconds between activities of a session record (em-plugin session)
+    anonymize: bool = False  # drop vendor-recorded operator names (provenance.ConversionOptions)
+    absolute_paths: bool = False  # record input paths instead of base names
+
+    def reader_options(self) -> dict[str, Any]:
+        """Keyword arguments of the reader; the ELN ``conversion:`` keys are the dataconverter's way."""
+        options: dict[str, Any] = {key: True for key in ("anonymize", "absolute_paths") if getattr(self, key)}
+        if self.session_gap is not None:
+            options["session_gap"] = self.session_gap
+        return options
 
 
 @dataclass
@@ -140,7 +150,11 @@ def convert_job(job: Job, options: Options) -> Outcome:
     logger.handlers, logger.propagate = [collector], False  # one status line per file, not a flood
     try:
         write_atomically(
-            [*job.inputs, *options.extra_inputs], job.output, options.strict, options.config_file, options.session_gap
+            [*job.inputs, *options.extra_inputs],
+            job.output,
+            options.strict,
+            options.config_file,
+            **options.reader_options(),
         )
     except ConversionError as exc:
         return Outcome(job, "failed", time.perf_counter() - start, exc.format_message())
@@ -152,13 +166,10 @@ def convert_job(job: Job, options: Options) -> Outcome:
 
 
 def write_atomically(
-    inputs: list[Path],
-    output: Path,
-    strict: bool = False,
-    config_file: str | None = None,
-    session_gap: float | None = None,
+    inputs: list[Path], output: Path, strict: bool = False, config_file: str | None = None, **reader_options: Any
 ) -> None:
-    """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete."""
+    """pynxtools' conversion, written to a temporary file next to ``output`` and renamed when complete;
+    ``reader_options`` (``anonymize``, ``absolute_paths``, ``session_gap``) go to the reader."""
     from pynxtools.dataconverter import helpers
     from pynxtools.dataconverter.convert import ValidationFailed, transfer_data_into_template
     from pynxtools.dataconverter.writer import Writer
@@ -167,8 +178,7 @@ def write_atomically(
     _remove_abandoned_parts(output)
     temporary = output.parent / f".{output.name}.{os.getpid()}.part"
     kwargs = {"config_file": config_file} if config_file else {}
-    if session_gap is not None:
-        kwargs["session_gap"] = session_gap
+    kwargs.update(reader_options)
     try:
         nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
         try:

@@ -29,6 +29,14 @@ def list_formats() -> None:
         click.echo(f"{name:<{widths[0]}}  {title:<{widths[1]}}  {extensions}")
 
 
+def provenance_options(command):
+    """The privacy options, the same for every command that writes NeXus files."""
+    command = click.option("--absolute-paths", is_flag=True, help="Record inputs by absolute path, not base name.")(
+        command
+    )
+    return click.option("--anonymize", is_flag=True, help="Drop operator names the vendor files record.")(command)
+
+
 @main.command("convert")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -45,8 +53,11 @@ def list_formats() -> None:
 @click.option(
     "--eln", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="ELN/metadata YAML for every file."
 )
+@provenance_options
 @click.option("-v", "--verbose", is_flag=True, help="Print each file's warnings too.")
-def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, verbose) -> None:
+def convert_many(
+    inputs, output_dir, jobs, overwrite, strict, config_file, eln, anonymize, absolute_paths, verbose
+) -> None:
     """Convert files and folders (walked recursively) into one NXem file per acquisition.
 
     Related files are grouped (.emi with its .ser, .mib with .hdr, .mrc with _info.txt, .ASW with its
@@ -58,7 +69,9 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     batch = plan(list(inputs), output_dir)
     for path, reason in batch.rejected:
         click.echo(f"FAILED  {path}: {reason}")
-    options = Options(overwrite, strict, config_file, (eln,) if eln else ())
+    options = Options(
+        overwrite, strict, config_file, (eln,) if eln else (), anonymize=anonymize, absolute_paths=absolute_paths
+    )
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
     total = len(batch.jobs)
@@ -86,8 +99,9 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
+@provenance_options
 @click.option("-v", "--verbose", is_flag=True, help="Print the warnings too.")
-def session_record(folder, output, gap, overwrite, config_file, verbose) -> None:
+def session_record(folder, output, gap, overwrite, config_file, anonymize, absolute_paths, verbose) -> None:
     """Convert every EM file below FOLDER into one NXem session record.
 
     Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
@@ -103,7 +117,10 @@ def session_record(folder, output, gap, overwrite, config_file, verbose) -> None
     if not batch.jobs:
         raise click.ClickException(f"no electron-microscopy file found in {folder}")
     inputs = [path for job in batch.jobs for path in job.inputs]
-    options = Options(overwrite, False, config_file, tuple(p for p in batch.ignored if is_eln_file(p)), gap)
+    eln = tuple(p for p in batch.ignored if is_eln_file(p))
+    options = Options(
+        overwrite, False, config_file, eln, session_gap=gap, anonymize=anonymize, absolute_paths=absolute_paths
+    )
     outcome = convert_job(Job(inputs[0], inputs[1:], output, "session"), options)
     click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
     _echo_warnings(outcome, verbose)

@@ -9,7 +9,10 @@ and the time zone of the instrument PC. Example: ``examples/eln.yaml``::
              preparation_date: 2024-05-01T09:00:00+02:00, physical_form: foil,
              thickness: {value: 50, unit: nm}, description: ...}
     users: [{name: ..., affiliation: ..., email: ..., orcid: 0000-..., role: ...}]
-    project: {name: ...}
+    project: {name: ..., description: ...}
+    licence: CC-BY-4.0 or {name: CC-BY-4.0, url: https://creativecommons.org/licenses/by/4.0/}
+    citations: [{doi: 10.xxxx/..., author: ..., description: ..., url: ...}]
+    conversion: {anonymize: false, record_absolute_paths: false}   # see provenance.py
 
 The file is read with ``yaml.safe_load`` (no Python objects from YAML).
 """
@@ -24,7 +27,7 @@ from typing import Any
 from .errors import ConversionError
 from .units import parse_unit
 
-_TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project"}
+_TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project", "licence", "citations", "conversion"}
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 _EXPERIMENT_FIELDS = {
     "identifier": "identifier_experiment",
@@ -33,6 +36,9 @@ _EXPERIMENT_FIELDS = {
 }
 _SAMPLE_TEXT_FIELDS = ("name", "description", "physical_form")
 _USER_FIELDS = ("name", "affiliation", "address", "email", "telephone_number", "role")
+_SPDX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+_CITATION_FIELDS = ("doi", "author", "description", "url")
+_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 
 
 def is_eln_file(path: Path) -> bool:
@@ -71,10 +77,42 @@ def eln_entries(eln: dict[str, Any], source: str = "ELN") -> dict[str, Any]:
         if (value := _section(eln, "experiment", source).get(key)) is not None:
             entries[target] = str(value)
     entries.update(_sample_entries(_section(eln, "sample", source), source))
-    for index, user in enumerate(_users(eln, source), start=1):
+    for index, user in enumerate(_list_of_mappings(eln, "users", source), start=1):
         entries.update(_user_entries(user, index, source))
-    if (name := _section(eln, "project", source).get("name")) is not None:
-        entries["project/name"] = str(name)
+    for key, value in _section(eln, "project", source).items():
+        if key in ("name", "description") and value is not None:
+            entries[f"project/{key}"] = str(value)
+    entries.update(_licence_entries(eln.get("licence"), source))
+    for index, citation in enumerate(_list_of_mappings(eln, "citations", source), start=1):
+        entries.update(_citation_entries(citation, index, source))
+    return entries
+
+
+def _licence_entries(licence: Any, source: str) -> dict[str, Any]:
+    """The data licence as an entry NXnote: NXem 2024.02 has no licence concept of its own, and its
+    NXnote needs a ``file_name``: the licence text's address (the SPDX page for an SPDX identifier)."""
+    if licence is None:
+        return {}
+    if isinstance(licence, str):
+        licence = {"name": licence}
+    if not isinstance(licence, dict) or not licence.get("name") or set(licence) - {"name", "url"}:
+        raise ConversionError(source, "'licence' must be a name (e.g. CC-BY-4.0) or {name: ..., url: ...}")
+    name = str(licence["name"]).strip()
+    url = licence.get("url") or (f"https://spdx.org/licenses/{name}.html" if _SPDX.match(name) else None)
+    if url is None:
+        raise ConversionError(source, f"licence '{name}' is no SPDX identifier (e.g. CC-BY-4.0); give its url too")
+    base = "noteID[note_licence]"
+    return {f"{base}/type": "licence", f"{base}/description": name, f"{base}/file_name": str(url)}
+
+
+def _citation_entries(citation: dict[str, Any], index: int, source: str) -> dict[str, Any]:
+    """NXcite: NXem requires the DOI, stored as ``https://doi.org/10...``."""
+    match = _DOI.match(str(citation.get("doi", "")).strip())
+    if match is None:
+        raise ConversionError(source, f"citations[{index - 1}].doi '{citation.get('doi')}' is not a DOI (10.xxxx/...)")
+    base = f"citeID[cite{index}]"
+    entries = {f"{base}/{key}": str(citation[key]) for key in _CITATION_FIELDS if citation.get(key) is not None}
+    entries[f"{base}/doi"] = f"https://doi.org/{match.group(1)}"
     return entries
 
 
@@ -85,11 +123,11 @@ def _section(eln: dict[str, Any], key: str, source: str) -> dict[str, Any]:
     return value
 
 
-def _users(eln: dict[str, Any], source: str) -> list[dict[str, Any]]:
-    users = eln.get("users") or []
-    if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
-        raise ConversionError(source, "'users' must be a list of mappings")
-    return users
+def _list_of_mappings(eln: dict[str, Any], key: str, source: str) -> list[dict[str, Any]]:
+    items = eln.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ConversionError(source, f"'{key}' must be a list of mappings")
+    return items
 
 
 def _sample_entries(sample: dict[str, Any], source: str) -> dict[str, Any]:

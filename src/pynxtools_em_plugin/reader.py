@@ -8,9 +8,9 @@ YAML; ``-c`` adds a user mapping table that overrides the shipped ones.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
@@ -23,17 +23,36 @@ from .classify import classify
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import all_formats, companions_of, detect
-from .mapping.engine import MappingTable, apply_rules, load_table, rules_for
+from .mapping.engine import (
+    MappingTable,
+    apply_rules,
+    load_table,
+    personal_keys_for,
+    rules_for,
+    tables_for,
+    without_personal,
+)
 from .mapping.transforms import TransformContext
 from .nexus.preview import preview_of
 from .nexus.template import ENTRY, Event, TemplateBuilder
+from .provenance import (
+    ConversionOptions,
+    InputRecord,
+    acquisition_end,
+    anonymised,
+    input_entries,
+    personal_names,
+    profiling_entries,
+    record_input,
+    sha256_of,
+)
 from .session import build_session, gap_seconds
 from .text import printable, storable
 
 logger = logging.getLogger("pynxtools.em_plugin")
 
 TIMEZONE_ENV = "EM_PLUGIN_TIMEZONE"
-_HASH_CHUNK = 8 * 1024 * 1024
+__all__ = ["READER", "EmPluginReader", "fill_template", "group_inputs", "sha256_of"]
 
 
 class EmPluginReader(BaseReader):
@@ -52,31 +71,40 @@ class EmPluginReader(BaseReader):
         **kwargs: Any,
     ) -> dict:
         config = kwargs.get("config_file")
-        return fill_template(template, [Path(p) for p in file_paths or ()], config, kwargs.get("session_gap"))
+        options = {key: kwargs[key] for key in ("anonymize", "absolute_paths", "session_gap") if key in kwargs}
+        return fill_template(template, [Path(p) for p in file_paths or ()], config, **options)
 
 
 READER = EmPluginReader
 
 
-def fill_template(template, paths: list[Path], config_file: str | None = None, session_gap: float | None = None):
+def fill_template(template, paths: list[Path], config_file: str | None = None, **options: Any):
     """Read the vendor files and fill ``template`` (a pynxtools Template).
 
+    ``options``: ``anonymize`` and ``absolute_paths`` (see :class:`ConversionOptions`), ``session_gap``.
     Several vendor files (not counting companions) make a session record
     (:mod:`.session`): events in time order, activities split at pauses longer
     than ``session_gap`` seconds, shared settings stored once, a preview per event.
     """
+    started = datetime.now(UTC)
+    session_gap = options.pop("session_gap", None)
     _release_pynxtools_path_cache()
-    eln = load_eln([p for p in paths if is_eln_file(p)])
+    eln_paths = [p for p in paths if is_eln_file(p)]
+    eln = load_eln(eln_paths)
     data_paths = [p for p in paths if not is_eln_file(p)]
     if not data_paths:
         raise ConversionError(None, "no electron-microscopy file given (only ELN/YAML files)")
     user_tables = [load_table(config_file)] if config_file else []
     context = _transform_context(eln)
+    conversion = ConversionOptions.from_sources(eln, options)
 
     template.clear()  # drop pynxtools' pre-filled None keys (ENTRY[entry], NXroot attributes)
     builder = TemplateBuilder(template)
     groups = group_inputs(data_paths)
-    events = _read_events(groups, user_tables, context)
+    events, inputs, formats = _read_events(groups, user_tables, context, conversion)
+    inputs += [record_input(p, "ELN/metadata YAML") for p in eln_paths]
+    if config_file:
+        inputs.append(record_input(Path(config_file), f"user mapping table (-c) {user_tables[0].name}"))
     session = build_session(events, context.assumed_timezone, _gap(session_gap)) if len(groups) > 1 else None
     if session is not None:
         events = session.events
@@ -95,32 +123,52 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, s
     builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", any(e.signal.simulated for e in events))
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
-    builder.add_programs(_programs(user_tables))
+    builder.add_programs(_programs(formats, user_tables))
+    for path, value in input_entries(inputs, conversion).items():
+        builder.set(f"{ENTRY}/{path}", value)
+    for path, value in profiling_entries(started, datetime.now(UTC)).items():
+        builder.set(f"{ENTRY}/profiling/{path}", value)
     session_warnings = session.warnings if session is not None else []
     _report([*builder.warnings, *session_warnings, *(w for e in events for w in e.warnings), *_make_storable(template)])
     return template
 
 
-def _read_events(groups: list[InputGroup], user_tables: list[MappingTable], ctx: TransformContext) -> list[Event]:
+def _read_events(
+    groups: list[InputGroup], user_tables: list[MappingTable], ctx: TransformContext, options: ConversionOptions
+) -> tuple[list[Event], list[InputRecord], list[str]]:
+    """Events (one per signal), a record of every file read (each hashed once, whatever its
+    number of signals), and the formats met, in order."""
     events: list[Event] = []
+    inputs: list[InputRecord] = []
+    formats: list[str] = []
     for fmt, path, companions in groups:
         signals = fmt.read(path, companions)
         rules = rules_for(fmt.NAME, user_tables)
-        checksum = sha256_of(path)
+        personal = personal_keys_for(fmt.NAME, user_tables) if options.anonymize else set()
+        rules = without_personal(rules, personal)
+        names = personal_names([s.metadata for s in signals], personal)
+        main = record_input(path, f"vendor file ({fmt.NAME})")
+        inputs += [main, *(record_input(c, f"companion of {path.name} ({fmt.NAME})") for c in companions)]
+        formats.append(fmt.NAME)
         first = len(events)
         unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
             ctx.notes.clear()
             result = apply_rules(rules, signal.metadata, ctx)
+            end = acquisition_end(result.values, [str(kind) for kind in signal.axis_kinds()])
+            result.values += [end] if end is not None else []
+            signal.metadata = anonymised(signal.metadata, personal, names) if personal else signal.metadata
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
             warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
-            events.append(Event(len(events) + 1, signal, result.values, checksum, assumed, warnings))
+            number = len(events) + 1
+            name = options.file_name(path)
+            events.append(Event(number, signal, result.values, main.checksum, assumed, warnings, input_file_name=name))
         if len(events) > first:
             events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]
-    return events
+    return events, inputs, formats
 
 
 def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:
@@ -167,15 +215,6 @@ def _release_pynxtools_path_cache() -> None:
         clear()
 
 
-def sha256_of(path: Path) -> str:
-    """Not cached: a long-running process (NOMAD, a batch) may see new content under the same path."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _transform_context(eln: dict[str, Any]) -> TransformContext:
     """The time zone assumed for vendor times without one: ELN, environment, else UTC."""
     name = str(eln.get("timezone") or os.environ.get(TIMEZONE_ENV) or "UTC")
@@ -192,9 +231,11 @@ def _gap(value: float | None) -> float:
         raise ConversionError(None, str(exc)) from exc
 
 
-def _programs(user_tables: list[MappingTable]) -> list[tuple[str, str]]:
+def _programs(formats: list[str], user_tables: list[MappingTable]) -> list[tuple[str, str]]:
+    """The converter, its libraries and every mapping table that was applied, with versions."""
     programs = [(name, _version(name)) for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")]
-    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in user_tables]
+    tables = {id(t): t for name in dict.fromkeys(formats) for t in tables_for(name, user_tables)}
+    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in tables.values()]
     return programs
 
 

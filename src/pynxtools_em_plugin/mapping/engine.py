@@ -52,6 +52,7 @@ class MappingTable:
     format: str
     rules: list[Rule]
     origin: str
+    personal_keys: tuple[str, ...] = ()  # vendor keys naming people (operators); dropped when anonymising
 
 
 @dataclass
@@ -110,7 +111,8 @@ def parse_table(text: str, origin: str) -> MappingTable:
     if errors:
         raise MappingTableError(origin, _describe_schema_error(raw, errors[0]))
     rules = [_rule_from_entry(entry, f"{origin}, entry {i}") for i, entry in enumerate(raw["mappings"])]
-    return MappingTable(raw["name"], raw["version"], raw["format"], rules, origin)
+    personal = tuple(raw.get("personal_keys", ()))
+    return MappingTable(raw["name"], raw["version"], raw["format"], rules, origin, personal)
 
 
 def _describe_schema_error(raw: Any, error) -> str:
@@ -153,12 +155,26 @@ def _rule_from_entry(entry: dict[str, Any], origin: str) -> Rule:
 
 def rules_for(format_name: str, user_tables: list[MappingTable]) -> list[Rule]:
     """User rules that apply to the format first (they win), then the shipped ones."""
-    rules: list[Rule] = []
-    for table in user_tables:
-        if table.format in (format_name, "*"):
-            rules.extend(table.rules)
-    rules.extend(shipped_table(format_name).rules)
-    return rules
+    return [rule for table in tables_for(format_name, user_tables) for rule in table.rules]
+
+
+def tables_for(format_name: str, user_tables: list[MappingTable]) -> list[MappingTable]:
+    """The tables whose rules apply to a format: the user's (matching or '*') first, then the shipped one."""
+    return [*(t for t in user_tables if t.format in (format_name, "*")), shipped_table(format_name)]
+
+
+def personal_keys_for(format_name: str, user_tables: list[MappingTable]) -> set[str]:
+    """Vendor keys that name people, as the applicable tables declare them."""
+    return {key for table in tables_for(format_name, user_tables) for key in table.personal_keys}
+
+
+def without_personal(rules: list[Rule], personal_keys: set[str]) -> list[Rule]:
+    """The rules that read no personal vendor key or anything below one (an anonymised conversion maps no name)."""
+    return [rule for rule in rules if not any(_is_under(src, key) for src in rule.src for key in personal_keys)]
+
+
+def _is_under(src: str, key: str) -> bool:
+    return src == key or src.startswith(f"{key}/")
 
 
 def lookup(tree: Any, key: str) -> Any:

@@ -52,6 +52,7 @@ class Event:
     links: dict[str, str] = field(default_factory=dict)  # event-relative path -> HDF5 path of a shared value
     label: str = ""  # technique (classify.py)
     rule: str = ""  # the rule that gave it
+    input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
 
     @property
     def path(self) -> str:
@@ -156,7 +157,7 @@ class TemplateBuilder:
         signal = event.signal
         process = f"{event.group_path}/PROCESS[process]"
         self.set(f"{process}/input/type", "file")
-        self.set(f"{process}/input/file_name", signal.source.name)
+        self.set(f"{process}/input/file_name", event.input_file_name or signal.source.name)
         self.set(f"{process}/input/context", signal.context or signal.title)
         if event.input_checksum:
             self.set(f"{process}/input/checksum", event.input_checksum)
