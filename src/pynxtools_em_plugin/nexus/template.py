@@ -221,6 +221,7 @@ class TemplateBuilder:
         for activity in session.activities:
             process = activity_path(activity)
             names = ", ".join(f"event{e.number}" for e in activity.events)
+            count = f"{len(activity.events)} event{'s' if len(activity.events) > 1 else ''}"
             techniques = ", ".join(dict.fromkeys(e.label for e in activity.events if e.label))
             self.set(f"{process}/sequence_index", np.int64(activity.number))
             self.set(f"{process}/date", activity.start.isoformat())
@@ -228,7 +229,7 @@ class TemplateBuilder:
             self.set(f"{process}/NOTE[summary]/date", activity.start.isoformat())
             self.set(
                 f"{process}/NOTE[summary]/description",
-                f"{len(activity.events)} events ({names}) from {activity.start.isoformat()} to "
+                f"{count} ({names}) from {activity.start.isoformat()} to "
                 f"{activity.end.isoformat()}; techniques: {techniques}; a pause of more than "
                 f"{session.gap_seconds:g} s starts a new activity",
             )
