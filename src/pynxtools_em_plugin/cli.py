@@ -53,6 +53,7 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     folder); a bad file is reported and skipped; existing outputs are skipped unless --overwrite.
     """
     from .batch import Options, plan, run
+    from .progress import Progress
 
     started = time.perf_counter()
     batch = plan(list(inputs), output_dir)
@@ -62,12 +63,15 @@ def convert_many(inputs, output_dir, jobs, overwrite, strict, config_file, eln, 
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
     total = len(batch.jobs)
+    progress = Progress(total)
     for done, outcome in enumerate(run(batch.jobs, options, workers), start=1):
         counts[outcome.status] += 1
-        click.echo(_status_line(done, total, outcome))
+        progress.advance()
+        progress.line(_status_line(done, total, outcome))
         if verbose:
             for message in dict.fromkeys(outcome.warnings):
-                click.echo(f"        warning: {message}")
+                progress.line(f"        warning: {message}")
+    progress.close()
     click.echo(
         f"{counts['converted']} converted, {counts['exists']} skipped (output exists), {counts['failed']} failed, "
         f"{len(batch.ignored)} other files ignored; {time.perf_counter() - started:.1f} s"
