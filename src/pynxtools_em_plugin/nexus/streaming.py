@@ -67,16 +67,18 @@ def hdf5_path(template_path: str) -> str:
     return re.sub(r"[^/\[\]]+\[([^/\]]+)\]", r"\1", template_path)
 
 
-def frame_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    """Chunks of about CHUNK_BYTES holding whole trailing dimensions (frames, spectra)."""
+def frame_chunks(shape: tuple[int, ...], itemsize: int, target: int | None = None) -> tuple[int, ...]:
+    """Chunks of about ``target`` (default CHUNK_BYTES) bytes holding whole trailing dimensions
+    (frames, spectra); with BLOCK_BYTES, the read blocks a lazy reader should produce."""
+    target = CHUNK_BYTES if target is None else target
     chunks = [1] * len(shape)
     size = itemsize
     for dim in reversed(range(len(shape))):
-        if size * shape[dim] <= CHUNK_BYTES:
+        if size * shape[dim] <= target:
             chunks[dim] = shape[dim]
             size *= shape[dim]
         else:
-            chunks[dim] = max(1, CHUNK_BYTES // size)
+            chunks[dim] = max(1, target // size)
             break
     return tuple(chunks)
 
