@@ -7,7 +7,8 @@ For each large file made by make_large.py, in the same run and interleaved:
 - the floor: ``import pynxtools_em_plugin.reader`` + pynxtools' converter in a
   process that converts nothing (its RSS is paid by every conversion).
 
-Usage: python benchmarks/bench_large.py [DIR=/tmp/em-bench] [--repeat 2]
+"data" is the array size (for the Velox SI the dense uint16 array; the file holds
+its event streams). Usage: python benchmarks/bench_large.py [DIR=/tmp/em-bench] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -23,26 +24,40 @@ HERE = Path(__file__).resolve().parent
 
 
 def plain_copy(source: Path, output: Path) -> None:
-    """The reference: numpy memmap of the MIB frames -> h5py, block by block (no NeXus, no metadata)."""
+    """The reference, no NeXus and no metadata: MIB frames memory-mapped with numpy, written block
+    by block; a Velox SI decoded whole by RosettaSciIO, then written. Same chunks and filter."""
     import h5py
     import numpy as np
 
     from pynxtools_em_plugin.nexus import streaming
 
-    rows, cols = (int(n) for n in source.stem.split("_")[-1].split("x"))
-    frames = np.memmap(source, mode="r", dtype=[("h", "S384"), ("d", "u1", (256, 256))], shape=(rows, cols))
-    shape = (rows, cols, 256, 256)
+    if source.suffix == ".mib":
+        rows, cols = (int(n) for n in source.stem.split("_")[-1].split("x"))
+        frames = np.memmap(source, mode="r", dtype=[("h", "S384"), ("d", "u1", (256, 256))], shape=(rows, cols))
+        array = frames["d"]
+    else:
+        from rsciio.emd import file_reader
+
+        array = next(d["data"] for d in file_reader(str(source)) if d["axes"][-1]["units"] == "keV")
     with h5py.File(output, "w") as h5:
         dataset = h5.create_dataset(
             "data",
-            shape=shape,
-            dtype="u1",
-            chunks=streaming.frame_chunks(shape, 1),
+            shape=array.shape,
+            dtype=array.dtype,
+            chunks=streaming.frame_chunks(array.shape, array.dtype.itemsize),
             compression="gzip",
             compression_opts=streaming.GZIP_LEVEL,
         )
-        for block in streaming.blocks(shape, 1):
-            dataset[block] = frames[block]["d"]
+        for block in streaming.blocks(array.shape, array.dtype.itemsize):
+            dataset[block] = array[block]
+
+
+def _data_bytes(source: Path) -> int:
+    """Size of the array: the MIB file; the dense spectrum image (not the event streams) for Velox."""
+    if source.suffix == ".mib":
+        return source.stat().st_size
+    side = int(source.stem.split("_")[-1].split("x")[0])
+    return side * side * 4096 * 2
 
 
 def _floor() -> None:
@@ -59,8 +74,8 @@ def main() -> None:
     out = args.folder / "out"
     rows = [["file", "data", "what", "time (s)", "ratio", "peak RSS", "anon", "file-backed", "RSS / data"]]
     print(load())
-    for source in sorted(args.folder.glob("merlin_*.mib")):
-        size = source.stat().st_size
+    for source in [*sorted(args.folder.glob("merlin_*.mib")), *sorted(args.folder.glob("velox_si_*.emd"))]:
+        size = _data_bytes(source)
         commands = {
             "em-plugin convert": [PYTHON, "-m", "pynxtools_em_plugin.cli", "convert", str(source), "-o", str(out)],
             "plain h5py copy": [PYTHON, __file__, "--child-copy", str(source), str(out / "plain.h5")],

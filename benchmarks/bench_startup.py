@@ -2,7 +2,8 @@
 
 Every run is a fresh ``dataconverter --reader ... --nxdl NXem`` process (Python
 start, imports, conversion, validation, writing). The floor is the same command
-with an empty reader registered in the child process (it fills only the entry's
+with an empty reader registered in the child process (``convert()`` called
+directly: the CLI only accepts installed readers) (it fills only the entry's
 ``definition`` and ``title``): what any NXem conversion with pynxtools costs.
 Runs are interleaved (floor, DM3, EMD, TIFF, floor, ...); medians are reported.
 Also listed: which heavy modules are imported by ``import pynxtools_em_plugin.reader``
@@ -44,8 +45,8 @@ def floor(output: str) -> None:
 
     original = convert.get_reader
     convert.get_reader = lambda name: EmptyReader if name == "floor" else original(name)
-    sys.argv = ["dataconverter", "--reader", "floor", "--nxdl", "NXem", "--output", output]
-    cli.convert()
+    assert cli.convert  # the CLI module is imported as by ``dataconverter``; its option parsing is skipped
+    convert.convert(input_file=(), reader="floor", nxdl="NXem", output=output)
 
 
 def imported_modules(sample: Path) -> list[str]:

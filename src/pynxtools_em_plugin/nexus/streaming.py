@@ -114,7 +114,8 @@ def _replace_placeholder(h5, path: str, array: Any) -> None:
 
 def _copy_into(dataset, array: Any) -> None:
     """Dask arrays chunk by chunk (their own chunks: a reader decoding in one piece is
-    decoded once), memory maps block by block, anything else decoded once."""
+    decoded once), memory maps and readers that decode by block (``decodes_by_block``)
+    block by block, anything else decoded once."""
     if hasattr(array, "compute"):
         import dask.array as da
 
@@ -124,7 +125,8 @@ def _copy_into(dataset, array: Any) -> None:
             array = array.rechunk({0: rows.stop - rows.start})
         da.store(array, dataset, lock=True, scheduler="synchronous")
         return
-    source = array if isinstance(array, np.memmap) else np.asarray(array)
+    by_block = isinstance(array, np.memmap) or getattr(array, "decodes_by_block", False)
+    source = array if by_block else np.asarray(array)
     for block in blocks(tuple(array.shape), dataset.dtype.itemsize):
         dataset[block] = source[block]
 
