@@ -38,7 +38,7 @@ def plain_copy(source: Path, output: Path) -> None:
     else:
         from rsciio.emd import file_reader
 
-        array = next(d["data"] for d in file_reader(str(source)) if d["axes"][-1]["units"] == "keV")
+        array = next(d["data"] for d in file_reader(str(source)) if d["data"].ndim == 3)
     with h5py.File(output, "w") as h5:
         dataset = h5.create_dataset(
             "data",
