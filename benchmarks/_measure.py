@@ -23,6 +23,7 @@ if not EM_DATA.is_dir():
     EM_DATA = Path("/work/shared/em-data")
 PYTHON = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+sys.path.insert(0, str(REPO / "src"))  # this checkout's package, also in the benchmark process itself
 MiB = 2**20
 
 

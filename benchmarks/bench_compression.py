@@ -52,6 +52,8 @@ def variants(array: np.ndarray, unit: str) -> list[tuple[str, tuple[int, ...], d
     row = (1, *array.shape[1:])
     rows = [(f"{name}, chunk {default}", default, spec) for name, spec in FILTERS.items()]
     rows.append((f"gzip-1, chunk = one {unit} {one}", one, FILTERS["gzip-1"]))
+    quarter = streaming.frame_chunks(array.shape, array.itemsize, 256 * 1024)
+    rows.append((f"gzip-1, chunk ~256 KiB {quarter}", quarter, FILTERS["gzip-1"]))
     rows.append((f"gzip-1, chunk = one scan row {row}", row, FILTERS["gzip-1"]))
     return rows
 

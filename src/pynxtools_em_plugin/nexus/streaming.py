@@ -23,8 +23,9 @@ import numpy as np
 
 #: Lazy arrays at least this large are streamed (when streaming is active).
 STREAM_MIN_BYTES = 64 * 1024 * 1024
-#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit).
-CHUNK_BYTES = 1024 * 1024
+#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit): as small and as fast
+#: to write as 1 MiB, 4x faster to read one frame from (benchmarks/bench_compression.py, README).
+CHUNK_BYTES = 256 * 1024
 #: How much is read from the source and written at once.
 BLOCK_BYTES = 64 * 1024 * 1024
 #: gzip level 1: fast, and readable by H5Web, NOMAD and every HDF5 build.
