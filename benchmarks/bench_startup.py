@@ -71,6 +71,9 @@ def main() -> None:
         for label, files in SAMPLES.items():
             inputs = [str(EM_DATA / f) for f in files]
             commands[label] = [dataconverter, "--reader", "em_plugin", "--nxdl", "NXem", *inputs, "--output", output]
+        dm3 = str(EM_DATA / SAMPLES_DM3)
+        commands["import pynxtools' converter"] = [PYTHON, "-c", "import pynxtools.dataconverter.convert"]
+        commands["  + import reader, detect DM3"] = [PYTHON, "-c", IMPORT_AND_DETECT.format(dm3)]
         runs = {label: [] for label in commands}
         for _ in range(args.repeat):
             for label, command in commands.items():
@@ -87,6 +90,10 @@ def main() -> None:
 
 
 SAMPLES_DM3 = next(iter(SAMPLES.values()))[0]
+IMPORT_AND_DETECT = (
+    "import pynxtools.dataconverter.convert; import pynxtools_em_plugin.reader; from pathlib import Path; "
+    "from pynxtools_em_plugin.formats import detect; detect(Path({!r}))"
+)
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child-floor"]:
