@@ -67,28 +67,29 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
 
 
 def _layout(path: Path) -> dict[str, Any]:
-    """``navigation_shape`` and row-aligned ``chunks`` for RosettaSciIO, or nothing (its own search)."""
-    try:
-        shape = _navigation_shape(path)
-    except Exception:  # damaged header or time stamps: RosettaSciIO's own search reports it
-        return {}
-    if shape is None:
-        return {}
+    """``navigation_shape`` and row-aligned ``chunks`` for RosettaSciIO, or nothing (its own search:
+    also for a file holding fewer frames than its header announces, which RosettaSciIO cuts to whole lines)."""
     from rsciio.quantumdetector._api import MIBProperties
 
-    properties = MIBProperties()
-    properties.parse_file(str(path))
-    frame = tuple(properties.merlin_size)
-    full = (*shape[::-1], *frame)  # RosettaSciIO's navigation_shape is (x, y)
+    try:
+        properties = MIBProperties()
+        properties.parse_file(str(path))
+        stride = properties.head_size + np.dtype(properties.dtype).itemsize * int(np.prod(properties.merlin_size))
+        shape = _navigation_shape(path, properties, stride)
+    except Exception:  # damaged header or time stamps: RosettaSciIO's own search reports it
+        return {}
+    if shape is None or shape[0] * shape[1] > properties.file_size // stride:
+        return {}
+    full = (*shape[::-1], *properties.merlin_size)  # RosettaSciIO's navigation_shape is (x, y)
     rows = frame_chunks(full, np.dtype(properties.dtype).itemsize, BLOCK_BYTES)[: len(shape)]
     return {"navigation_shape": shape, "chunks": (*rows, -1, -1)}
 
 
-def _navigation_shape(path: Path) -> tuple[int, int] | None:
+def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, int] | None:
     """RosettaSciIO's (x, y) navigation shape: from the ``.hdr``, and where it announces one frame
     per trigger, the scan width from the first frames' time stamps (a fly-back pause starts a line).
     Same rule as ``rsciio.quantumdetector.file_reader``, but the headers are read with ``pread``."""
-    from rsciio.quantumdetector._api import MIBProperties, parse_hdr_file, parse_timestamps
+    from rsciio.quantumdetector._api import parse_hdr_file, parse_timestamps
 
     hdr_path = Path(str(path).replace(".mib", ".hdr"))  # the name RosettaSciIO looks for
     if not hdr_path.is_file():
@@ -98,9 +99,6 @@ def _navigation_shape(path: Path) -> tuple[int, int] | None:
     if frames == 0:
         return None
     if per_trigger == 1:
-        properties = MIBProperties()
-        properties.parse_file(str(path))
-        stride = properties.head_size + np.dtype(properties.dtype).itemsize * int(np.prod(properties.merlin_size))
         count = min(frames, 10_000, properties.file_size // stride)
         with open(path, "rb") as handle:
             fd = handle.fileno()
