@@ -26,6 +26,7 @@ from .errors import ConversionError, UnrecognisedFile
 from .formats import companions_of, detect
 from .nexus.links import restore_links
 from .nexus.streaming import deferred_arrays, fill_deferred
+from .nexus.trees import shared_nxdl_trees
 
 #: Files never taken as inputs when a folder is walked.
 _IGNORED_SUFFIXES = {".nxs", ".part", ".log"}
@@ -229,7 +230,13 @@ class _WarningCollector(logging.Handler):
 
 
 def run(jobs: list[Job], options: Options, workers: int):
-    """Outcomes in order of completion; ``workers`` > 1 uses worker processes."""
+    """Outcomes in order of completion; ``workers`` > 1 uses worker processes (forked: they inherit
+    the NXDL trees shared by all conversions of this process, :mod:`.nexus.trees`)."""
+    with shared_nxdl_trees():
+        yield from _run(jobs, options, workers)
+
+
+def _run(jobs: list[Job], options: Options, workers: int):
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield convert_job(job, options)

@@ -1,4 +1,4 @@
-"""The ``em-plugin`` command: what the converter supports (and, later, batch work).
+"""The ``em-plugin`` command: supported formats, batch conversion, session records.
 
 The conversion itself is pynxtools' ``dataconverter --reader em_plugin``; this
 command adds what a facility needs around it.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -64,6 +65,7 @@ def convert_many(
     folder); a bad file is reported and skipped; existing outputs are skipped unless --overwrite.
     """
     from .batch import Options, plan, run
+    from .progress import Progress
 
     started = time.perf_counter()
     batch = plan(list(inputs), output_dir)
@@ -75,10 +77,13 @@ def convert_many(
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
     total = len(batch.jobs)
+    progress = Progress(total)
     for done, outcome in enumerate(run(batch.jobs, options, workers), start=1):
         counts[outcome.status] += 1
-        click.echo(_status_line(done, total, outcome))
-        _echo_warnings(outcome, verbose)
+        progress.advance()
+        progress.line(_status_line(done, total, outcome))
+        _echo_warnings(outcome, verbose, progress.line)
+    progress.close()
     click.echo(
         f"{counts['converted']} converted, {counts['exists']} skipped (output exists), {counts['failed']} failed, "
         f"{len(batch.ignored)} other files ignored; {time.perf_counter() - started:.1f} s"
@@ -135,10 +140,10 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
 _STATUS = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}
 
 
-def _echo_warnings(outcome, verbose: bool) -> None:
+def _echo_warnings(outcome, verbose: bool, echo: Callable[[str], None] = click.echo) -> None:
     if verbose:
         for message in dict.fromkeys(outcome.warnings):
-            click.echo(f"        warning: {message}")
+            echo(f"        warning: {message}")
 
 
 def _status_line(done: int, total: int, outcome) -> str:

@@ -10,15 +10,27 @@ Merlin frames, kept here). It returns nameless axes with scale 1 and no unit:
 neither file records a scan step or a detector calibration, so the axes are
 named here (scan y/x, detector ky/kx) and stay pixel indices. A ``.hdr`` given alone is
 refused with a clear message (it holds no data).
+
+Large series: RosettaSciIO finds the scan width from the time stamps of up to
+10 000 frame headers, read through a memory map; every header touched pulls the
+neighbouring frame pages into memory (fault-around), some 600 MB for a 2 GiB
+file. :func:`_navigation_shape` finds the same shape reading only the header
+bytes, and the dask blocks are whole scan rows of about ``BLOCK_BYTES``, the
+blocks the streaming writer stores one at a time.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConversionError
 from ..model import Signal
+from ..nexus.streaming import BLOCK_BYTES, frame_chunks
 from ._rsciio import call_reader, lazily, signals_from_rsciio
 
 NAME = "quantumdetector"
@@ -47,11 +59,58 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
 
     if _is_hdr(path):
         raise ConversionError(path, "is a Merlin acquisition header (.hdr) without data; pass its .mib file")
-    dicts = call_reader(path, TITLE, lazily(file_reader))
+    dicts = call_reader(path, TITLE, lazily(file_reader), **_layout(path))
     signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path))
     for signal in signals:
         signal.quantity = "counts"
     return signals
+
+
+def _layout(path: Path) -> dict[str, Any]:
+    """``navigation_shape`` and row-aligned ``chunks`` for RosettaSciIO, or nothing (its own search:
+    also for a file holding fewer frames than its header announces, which RosettaSciIO cuts to whole lines)."""
+    from rsciio.quantumdetector._api import MIBProperties
+
+    try:
+        properties = MIBProperties()
+        properties.parse_file(str(path))
+        stride = properties.head_size + np.dtype(properties.dtype).itemsize * int(np.prod(properties.merlin_size))
+        shape = _navigation_shape(path, properties, stride)
+    except Exception:  # damaged header or time stamps: RosettaSciIO's own search reports it
+        return {}
+    if shape is None or shape[0] * shape[1] > properties.file_size // stride:
+        return {}
+    full = (*shape[::-1], *properties.merlin_size)  # RosettaSciIO's navigation_shape is (x, y)
+    rows = frame_chunks(full, np.dtype(properties.dtype).itemsize, BLOCK_BYTES)[: len(shape)]
+    return {"navigation_shape": shape, "chunks": (*rows, -1, -1)}
+
+
+def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, int] | None:
+    """RosettaSciIO's (x, y) navigation shape: from the ``.hdr``, and where it announces one frame
+    per trigger, the scan width from the first frames' time stamps (a fly-back pause starts a line).
+    Same rule as ``rsciio.quantumdetector.file_reader``, but the headers are read with ``pread``."""
+    from rsciio.quantumdetector._api import parse_hdr_file, parse_timestamps
+
+    hdr_path = Path(str(path).replace(".mib", ".hdr"))  # the name RosettaSciIO looks for
+    if not hdr_path.is_file():
+        return None
+    hdr = parse_hdr_file(str(hdr_path))
+    per_trigger, frames = int(hdr["Frames per Trigger (Number)"]), int(hdr["Frames in Acquisition (Number)"])
+    if frames == 0:
+        return None
+    if per_trigger == 1:
+        count = min(frames, 10_000, properties.file_size // stride)
+        with open(path, "rb") as handle:
+            fd = handle.fileno()
+            headers = [os.pread(fd, properties.head_size, properties.offset + i * stride) for i in range(count)]
+        with warnings.catch_warnings():  # the time zone (Z) is dropped, as RosettaSciIO does
+            warnings.simplefilter("ignore")
+            times = np.array(parse_timestamps(headers)).astype("datetime64")
+        steps = np.diff(times).astype(float)
+        above = np.argwhere(steps - np.mean(steps) > 0) if len(steps) else np.empty((0, 1))
+        if len(above):
+            per_trigger = int(above[0][0]) + 1
+    return (per_trigger, frames // per_trigger)
 
 
 def _prepare(entry: dict[str, Any], path: Path) -> list[str]:

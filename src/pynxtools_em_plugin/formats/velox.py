@@ -4,7 +4,8 @@ Binary parsing is RosettaSciIO's (``rsciio.emd``, Velox flavour), including
 the sparse EDS spectrum stream (needs the ``sparse`` package). Recognition is by
 HDF5 layout: a ``Version`` dataset whose JSON says ``"format": "Velox"``.
 Each image, image stack, spectrum, spectrum image and element map of the file
-becomes one signal; its per-signal metadata JSON is what the table maps.
+becomes one signal; its per-signal metadata JSON is what the table maps. EDS
+spectrum images stay event streams until written (:mod:`._velox_stream`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from ..model import Signal
 from . import HDF5_MAGIC
 from ._rsciio import call_reader, signals_from_rsciio
+from ._velox_stream import decoded_on_demand
 
 NAME = "velox"
 TITLE = "Thermo Fisher Velox EMD"
@@ -52,4 +54,5 @@ def velox_version(path: Path) -> str | None:
 def read(path: Path, companion_files: list[Path]) -> list[Signal]:
     from rsciio.emd import file_reader
 
-    return signals_from_rsciio(call_reader(path, TITLE, file_reader), path, NAME)
+    with decoded_on_demand():  # EDS spectrum images decoded per block when written
+        return signals_from_rsciio(call_reader(path, TITLE, file_reader), path, NAME)

@@ -22,6 +22,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biu" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()  # already plain: no walk over every element (large vendor tables)
         return _plain(value.tolist())
     if isinstance(value, np.generic):
         return _plain(value.item())

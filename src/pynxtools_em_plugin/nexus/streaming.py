@@ -23,8 +23,9 @@ import numpy as np
 
 #: Lazy arrays at least this large are streamed (when streaming is active).
 STREAM_MIN_BYTES = 64 * 1024 * 1024
-#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit).
-CHUNK_BYTES = 1024 * 1024
+#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit): as small and as fast
+#: to write as 1 MiB, 4x faster to read one frame from (benchmarks/bench_compression.py, README).
+CHUNK_BYTES = 256 * 1024
 #: How much is read from the source and written at once.
 BLOCK_BYTES = 64 * 1024 * 1024
 #: gzip level 1: fast, and readable by H5Web, NOMAD and every HDF5 build.
@@ -67,16 +68,18 @@ def hdf5_path(template_path: str) -> str:
     return re.sub(r"[^/\[\]]+\[([^/\]]+)\]", r"\1", template_path)
 
 
-def frame_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    """Chunks of about CHUNK_BYTES holding whole trailing dimensions (frames, spectra)."""
+def frame_chunks(shape: tuple[int, ...], itemsize: int, target: int | None = None) -> tuple[int, ...]:
+    """Chunks of about ``target`` (default CHUNK_BYTES) bytes holding whole trailing dimensions
+    (frames, spectra); with BLOCK_BYTES, the read blocks a lazy reader should produce."""
+    target = CHUNK_BYTES if target is None else target
     chunks = [1] * len(shape)
     size = itemsize
     for dim in reversed(range(len(shape))):
-        if size * shape[dim] <= CHUNK_BYTES:
+        if size * shape[dim] <= target:
             chunks[dim] = shape[dim]
             size *= shape[dim]
         else:
-            chunks[dim] = max(1, CHUNK_BYTES // size)
+            chunks[dim] = max(1, target // size)
             break
     return tuple(chunks)
 
@@ -112,7 +115,8 @@ def _replace_placeholder(h5, path: str, array: Any) -> None:
 
 def _copy_into(dataset, array: Any) -> None:
     """Dask arrays chunk by chunk (their own chunks: a reader decoding in one piece is
-    decoded once), memory maps block by block, anything else decoded once."""
+    decoded once), memory maps and readers that decode by block (``decodes_by_block``)
+    block by block, anything else decoded once."""
     if hasattr(array, "compute"):
         import dask.array as da
 
@@ -122,7 +126,8 @@ def _copy_into(dataset, array: Any) -> None:
             array = array.rechunk({0: rows.stop - rows.start})
         da.store(array, dataset, lock=True, scheduler="synchronous")
         return
-    source = array if isinstance(array, np.memmap) else np.asarray(array)
+    by_block = isinstance(array, np.memmap) or getattr(array, "decodes_by_block", False)
+    source = array if by_block else np.asarray(array)
     for block in blocks(tuple(array.shape), dataset.dtype.itemsize):
         dataset[block] = source[block]
 

@@ -1,0 +1,50 @@
+"""NXDL trees shared by the conversions of one batch process change nothing in the output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+
+from conftest import em_file
+from pynxtools_em_plugin.batch import Options, convert_job, plan
+from pynxtools_em_plugin.nexus import trees
+
+SAMPLES = (
+    "velox/Test SI 16x16 215 kx.emd",
+    "gatan/2D/test_STEM_image.dm3",
+    "msa/example1.msa",
+    "tiff/FEI-Helios-navcam.tif",
+)
+
+
+def _convert_all(out: Path) -> list[tuple[str, list[str], list[str]]]:
+    results = []
+    for job in plan([em_file(s) for s in SAMPLES], out).jobs:
+        outcome = convert_job(job, Options())
+        keys: list[str] = []
+        with h5py.File(job.output) as h5:
+            h5.visit(keys.append)
+        results.append((outcome.status, sorted(outcome.warnings), keys))
+    return results
+
+
+def test_shared_trees_give_the_output_and_warnings_of_fresh_conversions(tmp_path):
+    fresh = _convert_all(tmp_path / "fresh")
+    with trees.shared_nxdl_trees():
+        shared = _convert_all(tmp_path / "shared")
+    assert [status for status, _, _ in shared] == ["converted"] * len(SAMPLES)
+    assert shared == fresh
+
+
+def test_each_pynxtools_user_builds_its_tree_once(monkeypatch):
+    import pynxtools.dataconverter.helpers as helpers
+    import pynxtools.dataconverter.validation as validation
+
+    built = []
+    monkeypatch.setattr(helpers, "generate_tree_from", lambda nxdl, set_root_attr=True: built.append(nxdl) or object())
+    with trees.shared_nxdl_trees():
+        first, second = helpers.generate_tree_from("NXem"), helpers.generate_tree_from("NXem")
+        assert first is second and built == ["NXem"]
+        assert validation.generate_tree_from is not helpers.generate_tree_from  # one tree per user
+    assert helpers.generate_tree_from.__name__ == "<lambda>"  # restored
