@@ -105,3 +105,25 @@ def test_velox_stream_slicing_matches_the_decoded_array():
     for key in [(slice(0, 1),), (slice(5, 17), slice(2, 9), slice(100, 300)), (slice(120, None),), (3,)]:
         np.testing.assert_array_equal(lazy[key], eager[key])
     np.testing.assert_array_equal(np.asarray(lazy), eager)
+
+
+def test_lazy_data_decoded_on_a_dask_distributed_cluster_equal_to_the_source(tmp_path, monkeypatch):
+    """With a client started, blocks are computed by the cluster and written by this process."""
+    distributed = pytest.importorskip("distributed")
+    from rsciio.quantumdetector import file_reader
+
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4 * 1024)  # several blocks from the small real file
+    source = em_file("quantumdetector/001_4x2_6bit.mib")
+    output = tmp_path / "streamed.nxs"
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        assert streaming._distributed_client() is client
+        submitted = []
+        compute = client.compute
+        monkeypatch.setattr(client, "compute", lambda block: submitted.append(block.shape) or compute(block))
+        write_atomically([source], output)
+    eager = file_reader(str(source))[0]["data"]
+    assert len(submitted) > 1 and sum(int(np.prod(shape)) for shape in submitted) == eager.size  # each block once
+    with h5py.File(output, "r") as h5:
+        written = next(e for e in h5["entry1/measurement"].values() if "image1/image_4d/real" in e)
+        np.testing.assert_array_equal(written["image1/image_4d/real"][()], eager)

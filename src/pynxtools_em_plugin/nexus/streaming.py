@@ -124,12 +124,37 @@ def _copy_into(dataset, array: Any) -> None:
         rows = next(blocks(tuple(array.shape), dataset.dtype.itemsize))[0]
         if array.numblocks[0] > 0 and array.chunks[0][0] > rows.stop - rows.start:
             array = array.rechunk({0: rows.stop - rows.start})
-        da.store(array, dataset, lock=True, scheduler="synchronous")
+        client = _distributed_client()
+        if client is None:
+            da.store(array, dataset, lock=True, scheduler="synchronous")
+            return
+        for block in blocks(tuple(array.shape), dataset.dtype.itemsize):  # decoded on the cluster, written here
+            dataset[block] = client.compute(array[block]).result()
         return
     by_block = isinstance(array, np.memmap) or getattr(array, "decodes_by_block", False)
     source = array if by_block else np.asarray(array)
     for block in blocks(tuple(array.shape), dataset.dtype.itemsize):
         dataset[block] = source[block]
+
+
+def _distributed_client() -> Any | None:
+    """The dask-distributed client the user started, if any.
+
+    With one, blocks are decoded by the cluster's workers and sent back to this
+    process, which alone holds the HDF5 file (h5py datasets cannot travel to
+    workers); one block at a time, so memory stays bounded here too. Without
+    one, dask's synchronous scheduler: one block in memory, no thread pool.
+    """
+    import sys
+
+    if "distributed" not in sys.modules:  # never imported: no client can exist (and no import cost)
+        return None
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client started
+        return None
 
 
 def blocks(shape: tuple[int, ...], itemsize: int) -> Iterator[tuple[slice, ...]]:
