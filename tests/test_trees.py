@@ -1,4 +1,4 @@
-"""NXDL trees shared by the conversions of one batch process change nothing in the output."""
+"""NXDL trees and writer look-ups shared by the conversions of one batch process change nothing in the output."""
 
 from __future__ import annotations
 
@@ -22,11 +22,20 @@ def _convert_all(out: Path) -> list[tuple[str, list[str], list[str]]]:
     results = []
     for job in plan([em_file(s) for s in SAMPLES], out).jobs:
         outcome = convert_job(job, Options())
-        keys: list[str] = []
-        with h5py.File(job.output) as h5:
-            h5.visit(keys.append)
-        results.append((outcome.status, sorted(outcome.warnings), keys))
+        results.append((outcome.status, sorted(outcome.warnings), _objects(job.output)))
     return results
+
+
+def _objects(path: Path) -> list[tuple[str, dict]]:
+    objects: list[tuple[str, dict]] = []
+    with h5py.File(path) as h5:
+        h5.visititems(lambda name, item: objects.append((name, _comparable(item.attrs))))
+    return objects
+
+
+def _comparable(attributes) -> dict:
+    """Attributes (NX_class, units... written from the NXDL look-ups) without the file's own name and times."""
+    return {key: str(value) for key, value in attributes.items() if key not in ("file_name", "file_time")}
 
 
 def test_shared_trees_give_the_output_and_warnings_of_fresh_conversions(tmp_path):

@@ -249,9 +249,22 @@ def _run(jobs: list[Job], options: Options, workers: int):
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_single_threaded_dask) as pool:
-        futures = [pool.submit(convert_job, job, options) for job in jobs]
+        futures = [pool.submit(convert_job, job, options) for job in _largest_first(jobs)]
         for future in as_completed(futures):
             yield future.result()
+
+
+def _largest_first(jobs: list[Job]) -> list[Job]:
+    """Big acquisitions start first, so that no worker is left with one at the end while the others idle
+    (input bytes stand in for conversion time)."""
+    return sorted(jobs, key=lambda job: sum(_size(p) for p in job.inputs), reverse=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # vanished since planning: its conversion reports it
+        return 0
 
 
 def _single_threaded_dask() -> None:
