@@ -27,7 +27,7 @@ STREAM_MIN_BYTES = 64 * 1024 * 1024
 #: to write as 1 MiB, 4x faster to read one frame from (benchmarks/bench_compression.py, README).
 CHUNK_BYTES = 256 * 1024
 #: How much is read from the source and written at once.
-BLOCK_BYTES = 64 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
 #: gzip level 1: fast, and readable by H5Web, NOMAD and every HDF5 build.
 GZIP_LEVEL = 1
 
