@@ -28,7 +28,6 @@ import numpy as np
 from .errors import ConversionError
 
 _HASH_CHUNK = 8 * 1024 * 1024
-_KEY_SPLIT = re.compile(r"(?<!\\)/")
 _OPTION_KEYS = {"anonymize": "anonymize", "record_absolute_paths": "absolute_paths"}
 
 
@@ -152,9 +151,11 @@ def _scrubbed(node: Any, pattern: re.Pattern) -> Any:
 def without_keys(tree: Any, keys: set[str]) -> Any:
     """``tree`` with the given '/'-separated keys removed; the original is not modified
     (only the dicts on the way to a removed key are copied)."""
+    from .mapping.engine import key_segments
+
     result = tree
     for key in keys:
-        result = _remove(result, [s.replace("\\/", "/") for s in _KEY_SPLIT.split(key)])
+        result = _remove(result, key_segments(key))
     return result
 
 

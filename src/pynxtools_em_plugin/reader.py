@@ -150,6 +150,7 @@ def _read_events(
         main = record_input(path, f"vendor file ({fmt.NAME})")
         inputs += [main, *(record_input(c, f"companion of {path.name} ({fmt.NAME})") for c in companions)]
         formats.append(fmt.NAME)
+        name = options.file_name(path)
         first = len(events)
         unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
@@ -164,7 +165,6 @@ def _read_events(
             warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
             number = len(events) + 1
-            name = options.file_name(path)
             events.append(Event(number, signal, result.values, main.checksum, assumed, warnings, input_file_name=name))
         if len(events) > first:
             events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]

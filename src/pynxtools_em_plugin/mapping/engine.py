@@ -177,11 +177,15 @@ def _is_under(src: str, key: str) -> bool:
     return src == key or src.startswith(f"{key}/")
 
 
+def key_segments(key: str) -> list[str]:
+    """The segments of a '/'-separated vendor key; ``\\/`` is a slash inside a segment."""
+    return [segment.replace("\\/", "/") for segment in _KEY_SPLIT.split(key)]
+
+
 def lookup(tree: Any, key: str) -> Any:
     """The value at a '/'-separated key in nested dicts/lists, or _MISSING."""
     node = tree
-    for segment in _KEY_SPLIT.split(key):
-        segment = segment.replace("\\/", "/")
+    for segment in key_segments(key):
         if isinstance(node, dict) and segment in node:
             node = node[segment]
         elif _is_sequence(node) and segment.isdigit() and int(segment) < len(node):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Axis, AxisKind, Signal
-from .streaming import BLOCK_BYTES
+from .streaming import rows_per_block
 
 #: Largest side of an image preview, in pixels.
 MAX_IMAGE = 256
@@ -119,10 +119,9 @@ def _loaded(data: Any) -> np.ndarray:
 
 
 def _row_blocks(data: Any) -> Iterator[np.ndarray]:
-    """Blocks of leading rows of about BLOCK_BYTES, loaded (dask computed, memory map read)."""
+    """Blocks of whole leading rows of about streaming.BLOCK_BYTES, loaded (dask computed, memory map read)."""
     shape = tuple(int(n) for n in data.shape)
-    row_bytes = np.dtype(data.dtype).itemsize * int(np.prod(shape[1:], dtype=np.int64))
-    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    rows = rows_per_block(shape, np.dtype(data.dtype).itemsize)
     for start in range(0, shape[0], rows):
         block = data[start : min(start + rows, shape[0])]
         yield np.asarray(block.compute() if hasattr(block, "compute") else block)

@@ -121,9 +121,9 @@ def _copy_into(dataset, array: Any) -> None:
         import dask.array as da
 
         # one block at a time, in the reader's own chunks cut to BLOCK_BYTES at most
-        rows = next(blocks(tuple(array.shape), dataset.dtype.itemsize))[0]
-        if array.numblocks[0] > 0 and array.chunks[0][0] > rows.stop - rows.start:
-            array = array.rechunk({0: rows.stop - rows.start})
+        rows = rows_per_block(tuple(array.shape), dataset.dtype.itemsize)
+        if array.numblocks[0] > 0 and array.chunks[0][0] > rows:
+            array = array.rechunk({0: rows})
         client = _distributed_client()
         if client is None:
             da.store(array, dataset, lock=True, scheduler="synchronous")
@@ -168,6 +168,12 @@ def blocks(shape: tuple[int, ...], itemsize: int) -> Iterator[tuple[slice, ...]]
             for inner in blocks(shape[1:], itemsize):
                 yield (slice(index, index + 1), *inner)
         return
-    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    rows = rows_per_block(shape, itemsize)
     for start in range(0, shape[0], rows):
         yield (slice(start, min(start + rows, shape[0])),)
+
+
+def rows_per_block(shape: tuple[int, ...], itemsize: int) -> int:
+    """How many leading rows make about BLOCK_BYTES (at least one)."""
+    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64))
+    return max(1, BLOCK_BYTES // max(row_bytes, 1))

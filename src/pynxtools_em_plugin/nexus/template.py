@@ -55,6 +55,11 @@ class Event:
     input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
 
     @property
+    def file_name(self) -> str:
+        """The name its input is recorded by (base name unless absolute paths were asked for)."""
+        return self.input_file_name or self.signal.source.name
+
+    @property
     def path(self) -> str:
         return f"{MEASUREMENT}/eventID[event{self.number}]"
 
@@ -157,7 +162,7 @@ class TemplateBuilder:
         signal = event.signal
         process = f"{event.group_path}/PROCESS[process]"
         self.set(f"{process}/input/type", "file")
-        self.set(f"{process}/input/file_name", event.input_file_name or signal.source.name)
+        self.set(f"{process}/input/file_name", event.file_name)
         self.set(f"{process}/input/context", signal.context or signal.title)
         if event.input_checksum:
             self.set(f"{process}/input/checksum", event.input_checksum)
@@ -238,7 +243,7 @@ class TemplateBuilder:
                 when = " (the file's modification time)" if event.number in activity.file_times else ""
                 self.set(f"{note}/type", event.label)
                 self.set(f"{note}/sequence_index", np.int64(event.number))
-                self.set(f"{note}/file_name", event.signal.source.name)
+                self.set(f"{note}/file_name", event.file_name)
                 self.set(f"{note}/date", start.isoformat())
                 self.set(f"{note}/description", f"{hdf5_path(event.path)}: {event.signal.title}{when}; {event.rule}")
             for item in activity.shared:
