@@ -190,7 +190,7 @@ def test_velox_mrc_fei2_extended_header_metadata(convert):
         assert scalar(h5, f"{DET}/local_name")[0] == "HAADF"  # STEM mode: the STEM detector, not the camera
         # OLE date 44900.509108796294 = 2022-12-05 12:13:07, local time without zone
         assert scalar(h5, f"{EVENT}/start_time")[0] == "2022-12-05T12:13:07+00:00"
-        assert scalar(h5, f"{EVENT}/vendor_metadata/assumed_time_zone")[0] == "UTC"
+        assert scalar(h5, f"{EVENT}/derived_metadata/assumed_time_zone")[0] == "UTC"
         shared = "entry1/measurement/instrument"
         assert scalar(h5, f"{shared}/fabrication/model")[0] == "Spectra"
         assert scalar(h5, f"{shared}/fabrication/serial_number")[0] == "3814"

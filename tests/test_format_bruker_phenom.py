@@ -186,7 +186,7 @@ def test_elid_image_metadata_with_units_and_file_zone(convert, monkeypatch):
         assert position.attrs["units"] == "µm"
         # ELID times carry no zone: the assumed one, not the zone of the computer reading the file
         assert scalar(h5, f"{ev}/start_time")[0] == "2019-08-07T09:37:31+02:00"
-        assert scalar(h5, f"{ev}/vendor_metadata/assumed_time_zone")[0] == "Europe/Amsterdam"
+        assert scalar(h5, f"{ev}/derived_metadata/assumed_time_zone")[0] == "Europe/Amsterdam"
         image = h5[f"{ev}/image1/image_2d"]
         assert image["real"].shape == (16, 20)
         assert image["axis_i"][1] - image["axis_i"][0] == pytest.approx(975.7792598920121)

@@ -170,7 +170,7 @@ def test_jeol_project_takes_its_files_as_companions_once():
     assert sorted(jeol.companions(project, [project, *files, *others])) == files
     assert jeol.companions(files[0], [project, *files]) == []
     groups = group_inputs([project, *files[:3]])
-    assert [(fmt.NAME, path) for fmt, path, _ in groups] == [("jeol", project)]
+    assert [(a.format.NAME, a.main) for a in groups] == [("jeol", project)]
 
 
 def test_jeol_project_without_its_folder_is_one_clear_error(tmp_path):

@@ -62,7 +62,7 @@ def test_fei_helios_sem_values_units_and_radian_stage(convert):
         assert scalar(h5, f"{INSTR}/detector/local_name")[0] == "ETD"
         assert scalar(h5, f"{INSTR}/detector/operation_mode")[0] == "SE"
         assert scalar(h5, f"{EV}/start_time")[0] == "2016-06-13T17:06:40+00:00"  # 06/13/2016 05:06:40 PM
-        assert scalar(h5, f"{EV}/vendor_metadata/assumed_time_zone")[0] == "UTC"
+        assert scalar(h5, f"{EV}/derived_metadata/assumed_time_zone")[0] == "UTC"
         tilt, units = scalar(h5, f"{INSTR}/stage/tilt1")  # StageT=6.54498e-06 rad
         assert units == "degree" and tilt == pytest.approx(np.degrees(6.54498e-06))
         assert scalar(h5, f"{INSTR}/stage/rotation")[0] == pytest.approx(np.degrees(-2.3611))
@@ -113,7 +113,7 @@ def test_jeol_sightx_pixel_size_from_pixels_per_meter(convert):
         assert step(img["axis_i"]) == pytest.approx(1e9 / (3642 * 150000))
         assert img["axis_i"].attrs["units"] == "nm"
         assert scalar(h5, f"{EV}/start_time")[0] == "2019-11-27T16:11:26.620540+09:00"
-        assert "assumed_time_zone" not in h5[f"{EV}/vendor_metadata"]
+        assert "assumed_time_zone" not in h5[EV].get("derived_metadata", {})
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (200.0, "kV")
         assert scalar(h5, f"{INSTR}/ebeam_column/operation_mode")[0] == "TEM"
         assert scalar(h5, f"{INSTR}/optics/magnification")[0] == 150000.0

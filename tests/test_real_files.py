@@ -183,7 +183,7 @@ def test_tia_image_calibration_and_metadata(convert):
         assert ins["optics/magnification"][()] == 22500.0
         np.testing.assert_allclose(ins["stage/position"][()], [0.147, 0.255, 0.021])
         assert ev["start_time"][()] == b"2016-02-22T18:50:01+00:00"
-        assert ev["vendor_metadata/assumed_time_zone"][()] == b"UTC"
+        assert ev["derived_metadata/assumed_time_zone"][()] == b"UTC"
         assert h5["entry1/user_operator/name"][()] == b"ERIC"
 
 

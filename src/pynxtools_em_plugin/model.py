@@ -4,6 +4,15 @@ A vendor file holds one or more *signals*: an n-dimensional array with one
 calibrated axis per dimension and the vendor's metadata tree. Format modules
 produce :class:`Signal` objects; the NeXus builder consumes them without
 knowing which vendor wrote them.
+
+What the instrument wrote and what we computed never share a place:
+``Signal.metadata`` is the vendor tree as the format library returns it (never
+edited, never extended), ``Signal.derived`` holds every value a format module
+computes or repairs (a number parsed out of a vendor string, a time put
+together from two vendor fields, the library's own normalised metadata...).
+Mapping tables read the first by plain keys and the second by keys starting
+with ``@derived/``; the NeXus file stores them apart, as
+``eventN/vendor_metadata/original_metadata`` and ``eventN/derived_metadata/values``.
 """
 
 from __future__ import annotations
@@ -51,7 +60,8 @@ class Signal:
     axes: list[Axis]
     source: Path
     format_name: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the vendor tree exactly as the format library read it
+    derived: dict[str, Any] = field(default_factory=dict)  # computed/repaired by us; keys '@derived/...' (keys.py)
     signal_type: str = ""  # vendor/RosettaSciIO hint: EELS, EDS_TEM, CL...
     quantity: str = ""  # what the values mean, e.g. "Intensity (counts)"
     units: str = ""  # units of the values of an in-situ log (e.g. degC), written to its sensor NXlog; "" for counts

@@ -115,7 +115,7 @@ def profiling_entries(started: datetime, ended: datetime) -> dict[str, Any]:
 
 def personal_names(trees: list[Any], keys: set[str]) -> set[str]:
     """The names held at the personal ``keys`` of any of the trees (the signals of one file)."""
-    from .mapping.engine import lookup
+    from .keys import lookup
 
     return {
         value.strip() for tree in trees for key in keys if isinstance(value := lookup(tree, key), str) and value.strip()
@@ -151,7 +151,7 @@ def _scrubbed(node: Any, pattern: re.Pattern) -> Any:
 def without_keys(tree: Any, keys: set[str]) -> Any:
     """``tree`` with the given '/'-separated keys removed; the original is not modified
     (only the dicts on the way to a removed key are copied)."""
-    from .mapping.engine import key_segments
+    from .keys import key_segments
 
     result = tree
     for key in keys:

@@ -13,7 +13,6 @@ import os
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +21,7 @@ from pynxtools.dataconverter.readers.base.reader import BaseReader
 from .classify import classify
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
-from .formats import all_formats, companions_of, detect
+from .formats import Acquisition, all_formats, detect, group, read_signals
 from .mapping.engine import (
     MappingTable,
     apply_rules,
@@ -134,15 +133,16 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
 
 
 def _read_events(
-    groups: list[InputGroup], user_tables: list[MappingTable], ctx: TransformContext, options: ConversionOptions
+    groups: list[Acquisition], user_tables: list[MappingTable], ctx: TransformContext, options: ConversionOptions
 ) -> tuple[list[Event], list[InputRecord], list[str]]:
     """Events (one per signal), a record of every file read (each hashed once, whatever its
     number of signals), and the formats met, in order."""
     events: list[Event] = []
     inputs: list[InputRecord] = []
     formats: list[str] = []
-    for fmt, path, companions in groups:
-        signals = fmt.read(path, companions)
+    for acquisition in groups:
+        fmt, path, companions = acquisition.format, acquisition.main, acquisition.companions
+        signals = read_signals(acquisition)
         rules = rules_for(fmt.NAME, user_tables)
         personal = personal_keys_for(fmt.NAME, user_tables) if options.anonymize else set()
         rules = without_personal(rules, personal)
@@ -155,10 +155,12 @@ def _read_events(
         unmapped: dict[str, list[str]] = {}  # mapping warning -> titles of the signals it concerns
         for signal in signals:
             ctx.notes.clear()
-            result = apply_rules(rules, signal.metadata, ctx)
+            result = apply_rules(rules, signal.metadata, ctx, signal.derived)
             end = acquisition_end(result.values, [str(kind) for kind in signal.axis_kinds()])
             result.values += [end] if end is not None else []
-            signal.metadata = anonymised(signal.metadata, personal, names) if personal else signal.metadata
+            if personal:
+                signal.metadata = anonymised(signal.metadata, personal, names)
+                signal.derived = anonymised(signal.derived, set(), names)
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
@@ -178,22 +180,12 @@ def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:
     return f"{path.name} ({len(titles)} signals, e.g. {titles[0]}): {warning}"
 
 
-InputGroup = tuple[ModuleType, Path, list[Path]]
-
-
-def group_inputs(paths: list[Path]) -> list[InputGroup]:
+def group_inputs(paths: list[Path]) -> list[Acquisition]:
     """Each file with its format and the companion files read together with it."""
     for path in paths:
         if not path.exists():
             raise ConversionError(path, "does not exist")
-    detected = [(detect(path), path) for path in paths]
-    consumed: set[Path] = set()
-    groups = []
-    for fmt, path in detected:
-        companions = companions_of(fmt, path, paths)
-        consumed.update(companions)
-        groups.append((fmt, path, companions))
-    return [group for group in groups if group[1] not in consumed]
+    return group([(detect(path), path) for path in paths], paths)
 
 
 def _release_pynxtools_path_cache() -> None:

@@ -1,15 +1,10 @@
-"""The registry of supported vendor formats.
+"""The registry of supported vendor formats, and the one way files are grouped into acquisitions.
 
-Every format is one module in this package with the same small interface:
-
-``NAME``         short name, also the name of its JSON mapping table;
-``TITLE``        what a microscopist calls it;
-``EXTENSIONS``   usual file name endings (informative: detection is by content);
-``sniff(path, head) -> bool``  recognise a file from its first bytes / layout;
-``companions(path, candidates) -> list[Path]``  optional: files that belong
-                 to ``path`` and are read together with it (e.g. a TIA ``.emi``
-                 and its ``_N.ser``); formats without companions omit it;
-``read(path, companions) -> list[Signal]``  read every signal of the file.
+Every format is one module in this package satisfying the contract in
+:mod:`.contract` (``NAME``, ``TITLE``, ``EXTENSIONS``, ``sniff``, ``read`` and
+optional hooks). Adding a format is one line in :data:`FORMAT_MODULES` (plus the
+module, its mapping table and its tests; tests/test_format_contract.py says what
+is missing).
 
 Format modules import their heavy readers (RosettaSciIO) inside ``read`` only,
 so that importing this registry and sniffing files stays cheap.
@@ -18,13 +13,25 @@ so that importing this registry and sniffing files stays cheap.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from types import ModuleType
+from typing import cast
 
 from ..errors import ConversionError, UnrecognisedFile
+from ..model import Signal
+from .contract import FormatModule
 
-#: Module names, in the order in which files are tested against them.
+#: Module names, in the order in which files are tested against them: the first module whose
+#: ``sniff`` says yes reads the file. The order decides nothing for a real file: no two sniffers
+#: claim the same file (tests/test_format_contract.py runs every sniffer on every shared file).
+#: It is an order of cost and specificity: byte signatures at fixed offsets (DM, TIA, TIFF and the
+#: plain images) first; the HDF5 sniffers (Velox, Berkeley EMD) open the file only after the HDF5
+#: signature matched; loosely structured text (EMSA keywords, Protochips CSV, a DE ``_info.txt``)
+#: comes after the binary formats, so that a binary file that happens to hold such text in its
+#: first bytes is never taken for text. A new format goes where its signature is as specific as
+#: its neighbours'.
 FORMAT_MODULES: tuple[str, ...] = (
     "gatan",
     "velox",
@@ -50,15 +57,75 @@ HEAD_SIZE = 1024
 
 
 @cache
-def all_formats() -> tuple[ModuleType, ...]:
+def all_formats() -> tuple[FormatModule, ...]:
     """The format modules, imported once."""
-    return tuple(importlib.import_module(f"{__name__}.{name}") for name in FORMAT_MODULES)
+    return tuple(cast(FormatModule, importlib.import_module(f"{__name__}.{name}")) for name in FORMAT_MODULES)
 
 
-def companions_of(fmt: ModuleType, path: Path, candidates: list[Path]) -> list[Path]:
+def format_named(name: str) -> FormatModule:
+    """The registered format module called ``name``."""
+    for fmt in all_formats():
+        if name == fmt.NAME:
+            return fmt
+    raise KeyError(name)
+
+
+# ---- optional hooks (contract.OptionalHooks), with their defaults ---------------------------
+def companions_of(fmt: FormatModule, path: Path, candidates: Iterable[Path]) -> list[Path]:
     """The files ``fmt`` reads together with ``path`` (none if the format has no companions)."""
     finder = getattr(fmt, "companions", None)
-    return finder(path, candidates) if finder else []
+    return finder(path, list(candidates)) if finder else []
+
+
+def lone_companion_reason(fmt: FormatModule, path: Path) -> str | None:
+    """Why ``path`` cannot be converted on its own (a companion without its main file), or None."""
+    hook = getattr(fmt, "lone_companion", None)
+    return hook(path) if hook else None
+
+
+def nomad_claims(fmt: FormatModule, path: Path) -> bool:
+    """Whether NOMAD should make an EM entry of a file ``fmt`` recognised."""
+    hook = getattr(fmt, "nomad_claims", None)
+    return hook(path) if hook else True
+
+
+def has_companions(fmt: FormatModule) -> bool:
+    return getattr(fmt, "companions", None) is not None
+
+
+# ---- acquisitions ------------------------------------------------------------------------
+@dataclass
+class Acquisition:
+    """A main file, its format and the companion files read together with it."""
+
+    format: FormatModule
+    main: Path
+    companions: list[Path] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.main, *self.companions]
+
+
+def group(detected: Iterable[tuple[FormatModule, Path]], candidates: Iterable[Path]) -> list[Acquisition]:
+    """The acquisitions among recognised files: each with the companions its format finds among
+    ``candidates``; a file that is another's companion is not an acquisition of its own.
+
+    The one grouping rule of the package: ``dataconverter`` (the files given), ``em-plugin
+    convert`` (the files of the folders walked) and NOMAD (the files of an upload folder) use it.
+    """
+    pool = list(candidates)
+    found = [Acquisition(fmt, path, companions_of(fmt, path, pool)) for fmt, path in detected]
+    consumed = {c for acquisition in found for c in acquisition.companions}
+    return [a for a in found if a.main not in consumed]
+
+
+def read_signals(acquisition: Acquisition) -> list[Signal]:
+    """Every signal of an acquisition; a companion given without its main file is refused here."""
+    reason = lone_companion_reason(acquisition.format, acquisition.main)
+    if reason is not None:
+        raise ConversionError(acquisition.main, reason)
+    return acquisition.format.read(acquisition.main, acquisition.companions)
 
 
 def formats_table() -> list[tuple[str, str, str]]:
@@ -80,7 +147,7 @@ def read_head(path: Path) -> bytes:
         raise ConversionError(path, f"cannot be opened ({exc.strerror or exc})") from exc
 
 
-def detect(path: Path) -> ModuleType:
+def detect(path: Path) -> FormatModule:
     """The format module that recognises ``path`` by its content."""
     if path.is_dir():
         raise ConversionError(path, "is a folder, not a file")

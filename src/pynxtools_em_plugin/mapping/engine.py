@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import MappingTableError
+from ..keys import MISSING, key_segments, lookup_in
 from ..units import convert_values, parse_unit
 from .transforms import TRANSFORMS, TransformContext, TransformError, to_float
 
 SCOPES = ("entry", "instrument", "event")
-_KEY_SPLIT = re.compile(r"(?<!\\)/")
 _REFERENCE = re.compile(r"\{([^{}]+)\}")
-_MISSING = object()
+_MISSING = MISSING
 
 
 @dataclass(frozen=True)
@@ -177,33 +177,14 @@ def _is_under(src: str, key: str) -> bool:
     return src == key or src.startswith(f"{key}/")
 
 
-def key_segments(key: str) -> list[str]:
-    """The segments of a '/'-separated vendor key; ``\\/`` is a slash inside a segment."""
-    return [segment.replace("\\/", "/") for segment in _KEY_SPLIT.split(key)]
+__all__ = ["MISSING", "MappedValue", "MappingTable", "Rule", "apply_rules", "key_segments", "load_table"]
 
 
-def lookup(tree: Any, key: str) -> Any:
-    """The value at a '/'-separated key in nested dicts/lists, or _MISSING."""
-    node = tree
-    for segment in key_segments(key):
-        if isinstance(node, dict) and segment in node:
-            node = node[segment]
-        elif _is_sequence(node) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            return _MISSING
-    return node
-
-
-def _is_sequence(node: Any) -> bool:
-    return isinstance(node, (list, tuple)) or (isinstance(node, np.ndarray) and node.ndim == 1)
-
-
-def resolve_key(tree: Any, key: str) -> str | None:
+def resolve_key(tree: Any, key: str, derived: Any = None) -> str | None:
     """Replace ``{other/key}`` references by the values they point at."""
 
     def substitute(match: re.Match) -> str:
-        value = lookup(tree, match.group(1))
+        value = lookup_in(tree, derived, match.group(1))
         if value is _MISSING:
             raise KeyError(match.group(1))
         return str(value).strip()
@@ -230,8 +211,11 @@ def _is_unrecorded(value: Any, rule: Rule) -> bool:
     return False
 
 
-def apply_rules(rules: list[Rule], tree: dict[str, Any], ctx: TransformContext) -> MappingResult:
-    """Evaluate rules on one metadata tree; the first value per destination wins."""
+def apply_rules(
+    rules: list[Rule], tree: dict[str, Any], ctx: TransformContext, derived: dict[str, Any] | None = None
+) -> MappingResult:
+    """Evaluate rules on one signal's vendor tree (and its derived tree, keys ``@derived/...``);
+    the first value per destination wins."""
     values: list[MappedValue] = []
     warnings: list[str] = []
     filled: set[tuple[str, str]] = set()
@@ -239,10 +223,10 @@ def apply_rules(rules: list[Rule], tree: dict[str, Any], ctx: TransformContext) 
         target = (rule.scope, rule.dst)
         if target in filled:
             continue
-        keys = [resolve_key(tree, key) for key in rule.src]
+        keys = [resolve_key(tree, key, derived) for key in rule.src]
         if any(key is None for key in keys):
             continue
-        raw = [lookup(tree, key) for key in keys]
+        raw = [lookup_in(tree, derived, key) for key in keys]
         if any(_is_unrecorded(value, rule) for value in raw):
             continue
         vendor_key = " + ".join(keys)

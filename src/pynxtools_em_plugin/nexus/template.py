@@ -34,6 +34,14 @@ ENTRY = f"/ENTRY[{ENTRY_NAME}]"
 MEASUREMENT = f"{ENTRY}/measurement"
 INSTRUMENT = f"{MEASUREMENT}/instrument"
 
+#: What ``eventN/derived_metadata/values`` is, stored with it.
+DERIVED_DESCRIPTION = (
+    "Values computed or repaired by pynxtools-em-plugin from the vendor metadata (not written by the "
+    "instrument): numbers parsed from vendor text, times combined from several vendor fields, the format "
+    "library's normalised metadata. Mapping tables address them as '@derived/<key>'; the vendor's own "
+    "tree is vendor_metadata/original_metadata."
+)
+
 #: Arrays at least this large are written gzip-compressed (level 1: fast, readable everywhere).
 COMPRESS_MIN_BYTES = 64 * 1024
 
@@ -172,13 +180,18 @@ class TemplateBuilder:
             self.set(f"{process}/detector_identifier", str(detector))
 
     def _write_vendor_metadata(self, event: Event) -> None:
-        """The complete vendor tree, losslessly, as JSON next to the data, and the
-        time zone assumed for its times when the vendor wrote none."""
+        """The vendor tree as the format library read it, as JSON next to the data; apart from it,
+        what this package computed or repaired from it and the time zone assumed for vendor times
+        written without one."""
         collection = f"{event.path}/COLLECTION[vendor_metadata]"
         self.set(f"{collection}/format", event.signal.format_name)
         self.set(f"{collection}/original_metadata", to_json(event.signal.metadata))
+        derived = f"{event.path}/COLLECTION[derived_metadata]"
+        if event.signal.derived:
+            self.set(f"{derived}/values", to_json(event.signal.derived))
+            self.set(f"{derived}/description", DERIVED_DESCRIPTION)
         if event.assumed_timezone:
-            self.set(f"{collection}/assumed_time_zone", event.assumed_timezone)
+            self.set(f"{derived}/assumed_time_zone", event.assumed_timezone)
 
     def add_classification(self, event: Event, label: str, rule_id: str, rule_description: str) -> None:
         """The technique label as the event's ``type``; the rule that gave it in the data's provenance."""
