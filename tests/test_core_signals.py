@@ -13,7 +13,9 @@ from pynxtools_em_plugin.cli import main
 from pynxtools_em_plugin.formats import FORMAT_MODULES, all_formats
 from pynxtools_em_plugin.formats._rsciio import signal_from_rsciio
 from pynxtools_em_plugin.model import AxisKind
-from pynxtools_em_plugin.nexus.template import Event, TemplateBuilder
+from pynxtools_em_plugin.nexus.nxdata import layout_for
+from pynxtools_em_plugin.nexus.record import Event
+from pynxtools_em_plugin.nexus.template import TemplateBuilder
 from pynxtools_em_plugin.units import classify_units
 
 
@@ -72,7 +74,7 @@ def test_a_log_keeps_the_units_of_its_values_in_the_sensor_nxlog():
     signal = signal_from_rsciio(entry, Path("log.csv"), "test", "signal 0")
     signal.units = "degC"
     template: dict = {}
-    TemplateBuilder(template).add_event(Event(1, signal, []))
+    TemplateBuilder(template).add_event(Event(1, signal, [], layout_for(signal)[0]))
     log = "/ENTRY[entry1]/measurement/eventID[event1]/instrument/sensorID[sensor]/value_log"
     assert template[f"{log}/value/@units"] == "degC"
     np.testing.assert_array_equal(template[f"{log}/value"], np.arange(5.0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,6 +24,7 @@ from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
 from .mapping.engine import (
+    MappedValue,
     MappingTable,
     apply_rules,
     load_table,
@@ -32,8 +34,12 @@ from .mapping.engine import (
     without_personal,
 )
 from .mapping.transforms import TransformContext
+from .model import Signal
+from .nexus.nxdata import layout_for
+from .nexus.paths import ENTRY
 from .nexus.preview import preview_of
-from .nexus.template import ENTRY, Event, TemplateBuilder
+from .nexus.record import Event, Preview
+from .nexus.template import TemplateBuilder
 from .provenance import (
     ConversionOptions,
     InputRecord,
@@ -106,16 +112,12 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
         inputs.append(record_input(Path(config_file), f"user mapping table (-c) {user_tables[0].name}"))
     session = build_session(events, context.assumed_timezone, _gap(session_gap)) if len(groups) > 1 else None
     if session is not None:
-        events = session.events
+        events = [_with_preview(event) for event in session.events]
     for event in events:
         builder.add_event(event)
-        result = classify(event.signal, {i.path: (i.value, i.units) for i in event.mapped if i.scope == "event"})
-        builder.add_classification(event, result.label, result.rule.identifier, result.rule.description)
-        if session is not None and (preview := preview_of(event.signal)) is not None:
-            builder.add_preview(event, preview)
     builder.add_shared(events)
     if session is not None:
-        builder.add_session(session)
+        builder.add_activities(session.activities, session.gap_seconds)
     builder.add_times(events)
     for path, value in eln_entries(eln, source="ELN YAML").items():
         builder.set(f"{ENTRY}/{path}", value)
@@ -164,13 +166,51 @@ def _read_events(
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]
-            warnings += signal.warnings
             assumed = ctx.assumed_timezone_name if ctx.notes else None
-            number = len(events) + 1
-            events.append(Event(number, signal, result.values, main.checksum, assumed, warnings, input_file_name=name))
+            events.append(
+                _event(
+                    len(events) + 1, signal, result.values, main.checksum, name, assumed, [*warnings, *signal.warnings]
+                )
+            )
         if len(events) > first:
-            events[first].warnings[:0] = [_once_per_file(path, w, titles) for w, titles in unmapped.items()]
+            per_file = tuple(_once_per_file(path, w, titles) for w, titles in unmapped.items())
+            events[first] = replace(events[first], warnings=per_file + events[first].warnings)
     return events, inputs, formats
+
+
+def _event(
+    number: int,
+    signal: Signal,
+    mapped: list[MappedValue],
+    checksum: str,
+    file_name: str,
+    assumed_timezone: str | None,
+    warnings: list[str],
+) -> Event:
+    """Everything the builder writes for one signal, decided here: its NXdata layout and technique
+    label, with the warnings either gave."""
+    layout, layout_warnings = layout_for(signal)
+    event = Event(
+        number,
+        signal,
+        mapped,
+        layout,
+        input_checksum=checksum,
+        input_file_name=file_name,
+        assumed_timezone=assumed_timezone,
+        warnings=(*warnings, *layout_warnings),
+    )
+    result = classify(signal, event.settings())
+    return replace(event, label=result.label, rule=f"{result.rule.identifier}: {result.rule.description}")
+
+
+def _with_preview(event: Event) -> Event:
+    """The event with a small preview of its data (session records), the preview's own layout decided here."""
+    preview = preview_of(event.signal)
+    if preview is None:
+        return event
+    layout, warnings = layout_for(preview)
+    return replace(event, preview=Preview(preview, layout), warnings=(*event.warnings, *warnings))
 
 
 def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:

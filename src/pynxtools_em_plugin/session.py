@@ -14,42 +14,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from .mapping.engine import MappedValue
-from .nexus.streaming import hdf5_path
-from .nexus.template import ENTRY, Event, same_value
+from .nexus.paths import SETTINGS_PREFIX, hdf5_path, setting_name, shared_settings_path
+from .nexus.record import Activity, Event, same_value
 
 #: Default pause (seconds) that starts a new activity: NexusLIMS-like, a few minutes.
 DEFAULT_GAP_SECONDS = 300.0
 #: Environment variable with the gap for ``dataconverter`` (which passes no reader options).
 GAP_ENV = "EM_PLUGIN_SESSION_GAP"
-#: Only settings of the event's instrument are factored out (times, identifiers stay per event).
-_SETTINGS_PREFIX = "instrument/"
 
 
-@dataclass
-class Activity:
-    """Consecutive events without a pause longer than the gap."""
-
-    number: int
-    events: list[Event]
-    start: datetime
-    end: datetime
-    shared: list[MappedValue] = field(default_factory=list)
-    starts: list[datetime] = field(default_factory=list)  # of the events: the times they were ordered by
-    file_times: set[int] = field(default_factory=set)  # numbers of events ordered by their file's modification time
-
-    @property
-    def name(self) -> str:
-        return f"activity{self.number}"
-
-
-@dataclass
+@dataclass(frozen=True)
 class Session:
+    """The events of a session in time order (numbered 1..n, linked to their activity's shared
+    settings), its activities and warnings. New objects: the events given are not changed."""
+
     events: list[Event]  # in time order, numbered 1..n
     activities: list[Activity]
     gap_seconds: float
@@ -69,44 +53,28 @@ def gap_seconds(value: float | str | None = None) -> float:
 
 
 def build_session(events: list[Event], zone: tzinfo, gap: float) -> Session:
-    """Order, renumber and group ``events``; factor each activity's common settings out."""
+    """Order and renumber ``events``, group them into activities, factor each activity's common
+    settings out (the events link to the activity's copy)."""
     warnings: list[str] = []
     spans = _time_spans(events, zone, warnings)
     order = sorted(range(len(events)), key=lambda i: spans[i][0])  # stable: a file's signals keep their order
-    ordered = [events[i] for i in order]
-    for number, event in enumerate(ordered, start=1):
-        event.number = number
     starts = [spans[i][0].timestamp() for i in order]
     ends = [spans[i][1].timestamp() for i in order]
+    ordered: list[Event] = []
     activities = []
     for number, part in enumerate(split_by_gaps(starts, ends, gap), start=1):
-        members = ordered[part.start : part.stop]
+        originals = [events[order[i]] for i in part]
+        shared = common_settings(originals)
+        links = {item.path: f"{hdf5_path(shared_settings_path(number))}/{setting_name(item.path)}" for item in shared}
+        first = len(ordered) + 1
+        members = [replace(e, number=first + k, links=dict(links)) for k, e in enumerate(originals)]
+        ordered += members
         start = spans[order[part.start]][0]
         end = max((spans[order[i]][1] for i in part), key=datetime.timestamp)
         starts_of = [spans[order[i]][0] for i in part]
-        file_times = {ordered[i].number for i in part if ordered[i].value("start_time") is None}
-        activities.append(Activity(number, members, start, end, common_settings(members), starts_of, file_times))
-    session = Session(ordered, activities, gap, warnings)
-    _link_shared_settings(session)
-    return session
-
-
-def setting_name(relative_path: str) -> str:
-    """``instrument/ebeam_column/electron_source/voltage`` -> ``ebeam_column_electron_source_voltage``."""
-    return hdf5_path(relative_path).removeprefix(_SETTINGS_PREFIX).replace("/", "_")
-
-
-def activity_path(activity: Activity) -> str:
-    """Template path of an activity's NXprocess."""
-    return f"{ENTRY}/PROCESS[{activity.name}]"
-
-
-def _link_shared_settings(session: Session) -> None:
-    """Point each event's common settings at the one copy stored with its activity."""
-    for activity in session.activities:
-        target = hdf5_path(f"{activity_path(activity)}/COLLECTION[shared_settings]")
-        for event in activity.events:
-            event.links.update({item.path: f"{target}/{setting_name(item.path)}" for item in activity.shared})
+        file_times = frozenset(m.number for m in members if m.value("start_time") is None)
+        activities.append(Activity(number, members, start, end, shared, starts_of, file_times))
+    return Session(ordered, activities, gap, warnings)
 
 
 def split_by_gaps(starts: Sequence[float], ends: Sequence[float], gap: float) -> list[range]:
@@ -133,7 +101,7 @@ def common_settings(events: list[Event]) -> list[MappedValue]:
     if len(events) < 2:
         return []
     candidates = {
-        item.path: item for item in events[0].mapped if item.scope == "event" and item.path.startswith(_SETTINGS_PREFIX)
+        item.path: item for item in events[0].mapped if item.scope == "event" and item.path.startswith(SETTINGS_PREFIX)
     }
     for event in events[1:]:
         present = {item.path: item for item in event.mapped if item.scope == "event"}

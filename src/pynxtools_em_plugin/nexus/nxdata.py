@@ -48,16 +48,17 @@ class NXdataLayout:
         return kind_rank, size
 
 
-def layout_for(signal: Signal) -> NXdataLayout:
-    """Decide the NXdata group for a signal from its axis kinds."""
+def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
+    """The NXdata group for a signal, decided from its axis kinds, and warnings about the decision
+    (e.g. a spectrum whose wavelength axis crosses zero, written as an image)."""
     kinds = signal.axis_kinds()
     spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
     if spectral:
         try:
-            return _spectrum_layout(signal, spectral[-1])
+            return _spectrum_layout(signal, spectral[-1]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
-            signal.warnings.append(f"{exc}; written as an image with the vendor axes")
-    return _image_layout(signal)
+            return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
+    return _image_layout(signal), []
 
 
 def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:

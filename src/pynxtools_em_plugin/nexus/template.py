@@ -13,26 +13,34 @@ Layout written (pynxtools template notation)::
     /ENTRY[entry1]/PROCESS[activityK]/                session records: notes, shared settings
 
 and a ``@default`` chain from the file root to the most informative signal.
+
+The builder only writes: what to write (:class:`~.record.Event`, :class:`~.record.Activity`,
+layouts, labels, previews, warnings) is decided before (:mod:`pynxtools_em_plugin.reader`,
+:mod:`pynxtools_em_plugin.session`), and nothing here changes those objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from ..mapping.engine import MappedValue
 from ..model import AxisKind, Signal
-from .nxdata import NXdataLayout, layout_for
+from .nxdata import NXdataLayout
+from .paths import (
+    ENTRY,
+    ENTRY_NAME,
+    INSTRUMENT,
+    MEASUREMENT,
+    activity_path,
+    hdf5_path,
+    setting_name,
+    shared_settings_path,
+)
 from .rawjson import to_json
-from .streaming import defer_if_large, hdf5_path, is_lazy
-
-ENTRY_NAME = "entry1"
-ENTRY = f"/ENTRY[{ENTRY_NAME}]"
-MEASUREMENT = f"{ENTRY}/measurement"
-INSTRUMENT = f"{MEASUREMENT}/instrument"
+from .record import Activity, Event, same_value
+from .streaming import defer_if_large, is_lazy
 
 #: What ``eventN/derived_metadata/values`` is, stored with it.
 DERIVED_DESCRIPTION = (
@@ -44,47 +52,6 @@ DERIVED_DESCRIPTION = (
 
 #: Arrays at least this large are written gzip-compressed (level 1: fast, readable everywhere).
 COMPRESS_MIN_BYTES = 64 * 1024
-
-
-@dataclass
-class Event:
-    """One signal with everything the builder writes for it."""
-
-    number: int
-    signal: Signal
-    mapped: list[MappedValue]
-    input_checksum: str = ""
-    assumed_timezone: str | None = None  # set when a vendor time had no zone
-    warnings: list[str] = field(default_factory=list)
-    layout: NXdataLayout | None = None
-    links: dict[str, str] = field(default_factory=dict)  # event-relative path -> HDF5 path of a shared value
-    label: str = ""  # technique (classify.py)
-    rule: str = ""  # the rule that gave it
-    input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
-
-    @property
-    def file_name(self) -> str:
-        """The name its input is recorded by (base name unless absolute paths were asked for)."""
-        return self.input_file_name or self.signal.source.name
-
-    @property
-    def path(self) -> str:
-        return f"{MEASUREMENT}/eventID[event{self.number}]"
-
-    @property
-    def group_name(self) -> str:
-        return f"{self.layout.kind}1"
-
-    @property
-    def group_path(self) -> str:
-        concept = "imageID" if self.layout.kind == "image" else "spectrumID"
-        return f"{self.path}/{concept}[{self.group_name}]"
-
-    def value(self, relative_path: str) -> Any:
-        for item in self.mapped:
-            if item.scope == "event" and item.path == relative_path:
-                return item.value
-        return None
 
 
 class TemplateBuilder:
@@ -101,7 +68,6 @@ class TemplateBuilder:
 
     # ---- events --------------------------------------------------------
     def add_event(self, event: Event) -> None:
-        event.layout = layout_for(event.signal)
         self._write_event_metadata(event)
         self._write_nxdata(event)
         self._write_value_log(event)
@@ -109,6 +75,9 @@ class TemplateBuilder:
         self._write_vendor_metadata(event)
         self.set(f"{event.path}/@default", event.group_name)
         self.set(f"{event.group_path}/@default", event.layout.nxdata_name)
+        self._write_classification(event)
+        if event.preview is not None:
+            self._write_preview(event)
 
     def _write_event_metadata(self, event: Event) -> None:
         for item in event.mapped:
@@ -193,21 +162,22 @@ class TemplateBuilder:
         if event.assumed_timezone:
             self.set(f"{derived}/assumed_time_zone", event.assumed_timezone)
 
-    def add_classification(self, event: Event, label: str, rule_id: str, rule_description: str) -> None:
+    def _write_classification(self, event: Event) -> None:
         """The technique label as the event's ``type``; the rule that gave it in the data's provenance."""
-        event.label, event.rule = label, f"{rule_id}: {rule_description}"
-        self.set(f"{event.path}/type", label)
+        if not event.label:
+            return
+        self.set(f"{event.path}/type", event.label)
         note = f"{event.group_path}/PROCESS[process]/NOTE[classification]"
-        self.set(f"{note}/type", label)
+        self.set(f"{note}/type", event.label)
         self.set(f"{note}/description", f"technique rule {event.rule}")
 
-    def add_preview(self, event: Event, preview: Signal) -> None:
+    def _write_preview(self, event: Event) -> None:
         """A small NXimage/NXspectrum ``<kind>_preview`` in the event, its default plot."""
-        layout = layout_for(preview)
+        layout = event.preview.layout
         concept = "imageID" if layout.kind == "image" else "spectrumID"
         name = f"{layout.kind}_preview"
         group = f"{event.path}/{concept}[{name}]"
-        self._write_signal(group, preview, layout)
+        self._write_signal(group, event.preview.signal, layout)
         self.set(f"{group}/@default", layout.nxdata_name)
         self.set(f"{event.path}/@default", name)
 
@@ -231,13 +201,11 @@ class TemplateBuilder:
                 root = INSTRUMENT if item.scope == "instrument" else ENTRY
                 self.set(f"{root}/{item.path}", item.value, item.units)
 
-    def add_session(self, session) -> None:
-        """One NXprocess per activity of a :class:`pynxtools_em_plugin.session.Session`: a note on the
-        activity, one per event (label, rule, time), the settings its events share."""
-        from ..session import activity_path, setting_name
-
-        for activity in session.activities:
-            process = activity_path(activity)
+    def add_activities(self, activities: list[Activity], gap_seconds: float) -> None:
+        """One NXprocess per activity of a session: a note on the activity, one per event
+        (label, rule, time), the settings its events share."""
+        for activity in activities:
+            process = activity_path(activity.number)
             names = ", ".join(f"event{e.number}" for e in activity.events)
             count = f"{len(activity.events)} event{'s' if len(activity.events) > 1 else ''}"
             techniques = ", ".join(dict.fromkeys(e.label for e in activity.events if e.label))
@@ -249,7 +217,7 @@ class TemplateBuilder:
                 f"{process}/NOTE[summary]/description",
                 f"{count} ({names}) from {activity.start.isoformat()} to "
                 f"{activity.end.isoformat()}; techniques: {techniques}; a pause of more than "
-                f"{session.gap_seconds:g} s starts a new activity",
+                f"{gap_seconds:g} s starts a new activity",
             )
             for event, start in zip(activity.events, activity.starts, strict=True):
                 note = f"{process}/NOTE[event{event.number}]"
@@ -260,7 +228,7 @@ class TemplateBuilder:
                 self.set(f"{note}/date", start.isoformat())
                 self.set(f"{note}/description", f"{hdf5_path(event.path)}: {event.signal.title}{when}; {event.rule}")
             for item in activity.shared:
-                path = f"{process}/COLLECTION[shared_settings]/{setting_name(item.path)}"
+                path = f"{shared_settings_path(activity.number)}/{setting_name(item.path)}"
                 self.set(path, item.value, item.units)
                 self.set(f"{path}/@description", f"{item.path} of every event of the activity")
 
@@ -323,13 +291,6 @@ def _signal_long_name(signal: Signal, field_name: str) -> str:
     if signal.is_complex:
         return f"{signal.title}: real part"
     return f"{signal.title}: {quantity}"
-
-
-def same_value(a: Any, b: Any) -> bool:
-    try:
-        return bool(np.all(np.asarray(a) == np.asarray(b)))
-    except (TypeError, ValueError):
-        return False
 
 
 def _instant(iso: str) -> datetime:
