@@ -189,3 +189,26 @@ def assert_clean_nxem(result: Converted, also_lacking: tuple[str, ...] = ()) -> 
             if event.attrs.get("NX_class") == "NXem_event_data":
                 raw = json.loads(event["vendor_metadata/original_metadata"][()])
                 assert isinstance(raw, dict) and raw
+
+
+#: Per registered format: the folder of its real files below the shared data folder (None where the tests
+#: make their own files, e.g. PNG/JPEG), and the test modules that convert those files and assert their
+#: values. tests/test_format_contract.py checks this index against the format registry: a new format
+#: adds its line here together with its tests.
+FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "gatan": ("gatan", ("test_real_files.py",)),
+    "velox": ("velox", ("test_real_files.py",)),
+    "tia": ("tia", ("test_real_files.py",)),
+    "tiff": ("tiff", ("test_format_tiff.py",)),
+    "image": (None, ("test_format_tiff.py",)),
+    "bruker": ("bruker", ("test_format_bruker_phenom.py",)),
+    "phenom": ("phenom", ("test_format_bruker_phenom.py",)),
+    "jeol": ("jeol", ("test_format_jeol_msa_protochips.py",)),
+    "msa": ("msa", ("test_format_jeol_msa_protochips.py",)),
+    "protochips": ("protochips", ("test_format_jeol_msa_protochips.py",)),
+    "quantumdetector": ("quantumdetector", ("test_format_4dstem.py",)),
+    "mrc": ("mrc", ("test_format_4dstem.py",)),
+    "blockfile": ("blockfile", ("test_format_4dstem.py",)),
+    "ncem_emd": ("ncem_emd", ("test_format_4dstem.py",)),
+    "tvips": ("tvips", ("test_format_4dstem.py",)),
+}

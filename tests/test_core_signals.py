@@ -90,3 +90,34 @@ def test_format_listing_names_every_registered_format():
     assert [line.split()[0] for line in lines] == list(FORMAT_MODULES)
     for fmt, line in zip(all_formats(), lines, strict=True):
         assert fmt.TITLE in line and all(ext in line for ext in fmt.EXTENSIONS)
+
+
+CL_MSA_WAVELENGTH_THROUGH_ZERO = """#FORMAT      : EMSA/MAS Spectral Data File
+#VERSION     : 1.0
+#TITLE       : CL spectrum
+#DATE        : 01-JAN-2020
+#TIME        : 10:00
+#NPOINTS     : 5
+#NCOLUMNS    : 1
+#XUNITS      : nm
+#YUNITS      : counts
+#DATATYPE    : Y
+#XPERCHAN    : 100.0
+#OFFSET      : -200.0
+#XLABEL      : Wavelength
+#SPECTRUM    : Spectral Data Starts Here
+1, 2, 3, 4, 5
+#ENDOFDATA   :
+"""
+
+
+def test_the_layout_warning_of_a_wavelength_axis_through_zero_reaches_the_user(tmp_path, convert):
+    """A wavelength axis with non-positive values cannot become photon energy: the signal is written
+    as an image, and the user is told (the warning is decided before writing, not lost in it)."""
+    source = tmp_path / "cl.msa"
+    source.write_text(CL_MSA_WAVELENGTH_THROUGH_ZERO)
+    result = convert(source)
+    expected = "cl.msa: wavelength axis 'Wavelength' has non-positive values; written as an image"
+    assert any(expected in message for message in result.conversion_warnings), result.conversion_warnings
+    with result.h5() as h5:
+        assert "image_1d" in h5["entry1/measurement/event1/image1"]

@@ -14,6 +14,7 @@ from nomad.config.models.plugins import (
     ParserEntryPoint,
 )
 
+from ..formats import formats_table
 from .app import em_app
 
 
@@ -31,13 +32,18 @@ class EmNormalizerEntryPoint(NormalizerEntryPoint):
         return EmNormalizer()
 
 
+def parser_description() -> str:
+    """The raw-file parser's description, listing the formats of the registry (never by hand)."""
+    formats = "; ".join(f"{title} ({extensions})" for _, title, extensions in formats_table())
+    return (
+        f"Electron-microscopy vendor files, recognised by content, converted to NXem and parsed like an "
+        f"uploaded NeXus file: {formats}."
+    )
+
+
 em_raw_parser = EmRawParserEntryPoint(
     name="Electron-microscopy vendor files",
-    description=(
-        "Gatan DM3/DM4, Velox EMD, TIA EMI/SER, vendor TIFF, Bruker BCF/SPX, JEOL, Phenom ELID, EMSA/MSA, MRC, "
-        "MIB, blockfile, Berkeley EMD, TVIPS and Protochips files, recognised by content, converted to NXem "
-        "and parsed like an uploaded NeXus file."
-    ),
+    description=parser_description(),
     mainfile_name_re=r".*",
     mainfile_mime_re=r".*",
 )

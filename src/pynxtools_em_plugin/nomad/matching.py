@@ -6,11 +6,13 @@ reads data. A file is claimed when:
 
 * a format module recognises its content (not its name: a renamed file is
   still found, a ``.tif`` photo is not taken for an SEM image);
-* it carries microscope metadata: plain PNG/JPEG/BMP images are never claimed,
-  and a TIFF only when a microscope vendor's tags (or sidecar) are found;
+* its format's ``nomad_claims`` hook agrees (the format contract,
+  ``formats/contract.py``): plain PNG/JPEG/BMP images are never claimed, a TIFF
+  only when a microscope vendor's tags (or sidecar) are found;
 * it is not the companion of another file nearby (an ``.emi``'s ``_N.ser``, a
   ``.mib``'s ``.hdr``, the ``Sample/`` files of a JEOL ``.ASW`` project...):
-  the acquisition becomes one entry, under its main file.
+  the acquisition becomes one entry, under its main file, grouped by the
+  registry's one grouping rule (``formats.group``).
 
 A lone companion (e.g. a ``.hdr`` without its ``.mib``) is still claimed, so
 that its entry tells the user what is missing instead of silently ignoring it.
@@ -26,13 +28,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 
 from ..errors import ConversionError
-from ..formats import companions_of, detect
+from ..formats import companions_of, detect, group, has_companions, nomad_claims
+from ..formats.contract import FormatModule
 
-#: Format modules whose files carry no microscope metadata (plain photos).
-NEVER_CLAIMED = frozenset({"image"})
 #: How many folders above a file may hold the main file it belongs to (JEOL: ASW/Sample/View/file).
 MAX_LEVELS_UP = 2
 #: Bounds of the folder walk that collects companion candidates for one conversion.
@@ -54,14 +54,12 @@ def _claims(path: Path) -> bool:
     if _hidden(path) or not path.is_file():
         return False
     fmt = detect_cached(path)
-    if fmt is None or fmt.NAME in NEVER_CLAIMED:
-        return False
-    if fmt.NAME == "tiff" and not _vendor_tiff(path):
+    if fmt is None or not nomad_claims(fmt, path):
         return False
     return not is_companion_of_another(path, fmt)
 
 
-def detect_cached(path: Path) -> ModuleType | None:
+def detect_cached(path: Path) -> FormatModule | None:
     """The format module recognising ``path``, or None; cached per file version."""
     try:
         stat = path.stat()
@@ -71,39 +69,21 @@ def detect_cached(path: Path) -> ModuleType | None:
 
 
 @lru_cache(maxsize=8192)
-def _detect(path: str, mtime_ns: int, size: int) -> ModuleType | None:
+def _detect(path: str, mtime_ns: int, size: int) -> FormatModule | None:
     try:
         return detect(Path(path))
     except ConversionError:
         return None
 
 
-def _vendor_tiff(path: Path) -> bool:
-    """A TIFF image with a microscope vendor's metadata (a sidecar file is judged elsewhere).
-
-    Uses the TIFF module's own flavour detection, so that the two never disagree on
-    what counts as a microscope TIFF. ImageJ TIFFs and plain TIFFs are not claimed.
-    """
-    from ..formats import tiff
-
-    with open(path, "rb") as handle:
-        if handle.read(4) not in tiff.TIFF_MAGICS:
-            return True  # a TESCAN/Hitachi sidecar: claimed only when alone (see module doc)
-    try:
-        flavour, _ = tiff._flavour(tiff._context(path, []))
-    except Exception:
-        return False
-    return flavour not in (tiff._PLAIN, "ImageJ")
-
-
-def is_companion_of_another(path: Path, fmt: ModuleType) -> bool:
+def is_companion_of_another(path: Path, fmt: FormatModule) -> bool:
     """Whether a file nearby, of the same format, reads ``path`` as its companion.
 
     Companions always have another ending than their main file (``.ser``/``.emi``,
     ``.hdr``/``.mib``, ``.txt``/``.mrc``, ``.img``/``.ASW``): with folder listings cached
     and grouped by ending, a folder of thousands of images costs one listing.
     """
-    if getattr(fmt, "companions", None) is None:
+    if not has_companions(fmt):
         return False
     suffix = path.suffix.lower()
     for folder in [path.parent, *list(path.parent.parents)[:MAX_LEVELS_UP]]:
@@ -142,12 +122,11 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith((".", "~"))
 
 
-def conversion_inputs(path: Path) -> tuple[ModuleType, list[Path], list[Path]]:
+def conversion_inputs(path: Path) -> tuple[FormatModule, list[Path], list[Path]]:
     """(format, companion files, ELN YAML files) for converting ``path``."""
     path = Path(path)
-    fmt = detect(path)
-    companions = companions_of(fmt, path, candidates_below(path.parent))
-    return fmt, companions, eln_files(path)
+    acquisition = group([(detect(path), path)], candidates_below(path.parent))[0]
+    return acquisition.format, acquisition.companions, eln_files(path)
 
 
 def candidates_below(folder: Path) -> list[Path]:
