@@ -19,7 +19,9 @@ import pytest
 import fixtures_tiff as fx
 from conftest import assert_clean_nxem, em_file, nxdata_groups, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
-from pynxtools_em_plugin.formats import detect, tiff
+from pynxtools_em_plugin.formats import Acquisition, detect, read_signals, tiff
+from pynxtools_em_plugin.formats.tiff import tvips
+from pynxtools_em_plugin.formats.tiff._context import Context, Item
 
 TIFF_FILES = shared_files("tiff/*.tif")
 EV = "entry1/measurement/event1"
@@ -38,6 +40,10 @@ def raw_metadata(h5, event: str = EV) -> dict:
     return json.loads(h5[f"{event}/vendor_metadata/original_metadata"][()])
 
 
+def derived_values(h5, event: str = EV) -> dict:
+    return json.loads(h5[f"{event}/derived_metadata/values"][()])
+
+
 def image(h5, event: str = EV):
     return h5[f"{event}/image1/image_2d"]
 
@@ -52,10 +58,37 @@ def test_every_shared_tiff_converts_cleanly(relative, convert):
     assert_clean_nxem(result, also_lacking=ALSO_LACKING.get(Path(relative).name, ()))
 
 
+#: Vendor blocks the tiff package parses itself and stores next to RosettaSciIO's original_metadata
+#: (listed in the package docstring), per shared file.
+OUR_VENDOR_BLOCKS = {
+    "FEI-Helios-Ebeam-16bits.tif": {"fei_ini", "fei_metadata_text"},
+    "FEI-Helios-navcam.tif": {"fei_ini", "fei_metadata_text"},
+    "test_loading_image_saved_with_DM.tif": {"DigitalMicrograph"},
+}
+
+
+@pytest.mark.parametrize("relative", TIFF_FILES)
+def test_stored_vendor_tree_is_rosettasciio_original_metadata_plus_our_blocks(relative, convert):
+    from rsciio.tiff import file_reader
+
+    from pynxtools_em_plugin.nexus.rawjson import to_json
+
+    path = em_file(relative)
+    expected = [json.loads(to_json(entry["original_metadata"])) for entry in file_reader(str(path))]
+    with convert(path).h5() as h5:
+        events = sorted(name for name in h5["entry1/measurement"] if name.startswith("event"))
+        stored = [raw_metadata(h5, f"entry1/measurement/{event}") for event in events]
+    assert len(stored) == len(expected)
+    ours = OUR_VENDOR_BLOCKS.get(Path(relative).name, set())
+    for tree, original in zip(stored, expected, strict=True):
+        assert set(tree) - set(original) == ours
+        assert {key: value for key, value in tree.items() if key not in ours} == original
+
+
 def test_fei_helios_sem_values_units_and_radian_stage(convert):
     result = convert(em_file("tiff/FEI-Helios-Ebeam-16bits.tif"))
     with result.h5() as h5:
-        assert raw_metadata(h5)["tiff_flavour"] == "FEI/Thermo Fisher SEM/FIB"
+        assert derived_values(h5)["tiff_flavour"] == "FEI/Thermo Fisher SEM/FIB"
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (5.0, "kV")  # HV=5000 (V)
         assert scalar(h5, f"{INSTR}/optics/working_distance") == (pytest.approx(4.03466), "mm")  # WD=0.00403466 m
         assert scalar(h5, f"{INSTR}/ebeam_column/scan_controller/dwell_time") == (pytest.approx(10.0), "µs")
@@ -92,7 +125,7 @@ def test_fei_navcam_has_no_electron_beam_values(convert):
 def test_zeiss_eht_wd_and_pixel_size(convert):
     result = convert(em_file("tiff/test_tiff_Zeiss_SEM_512pix.tif"))
     with result.h5() as h5:
-        assert raw_metadata(h5)["tiff_flavour"] == "Zeiss SEM"
+        assert derived_values(h5)["tiff_flavour"] == "Zeiss SEM"
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (5.0, "kV")  # EHT = 5.0 kV
         assert scalar(h5, f"{INSTR}/optics/working_distance") == (3.9, "mm")  # WD = 3.9 mm
         assert scalar(h5, f"{INSTR}/optics/magnification")[0] == 50000.0  # "50.00 K X"
@@ -145,8 +178,8 @@ def test_tvips_diffraction_axes_are_not_labelled_nm():
         "original_metadata": {"TVIPS": {"TemMode": 3, "Date": 0, "Time": 0}},
         "axes": [{"name": "height", "scale": 0.5, "units": "nm"}, {"name": "width", "scale": 0.5, "units": "nm"}],
     }
-    ctx = tiff._Context(Path("diff.tif"), {}, {}, "<")
-    tiff._tvips(entry, ctx)
+    ctx = Context(Path("diff.tif"), {}, {}, "<")
+    tvips.prepare(Item(entry), ctx)
     assert all(axis["units"] is None for axis in entry["axes"])
     assert "diffraction" in ctx.warnings[0]
 
@@ -185,7 +218,7 @@ def test_fei_sniffed_by_content_not_name(tmp_path):
     renamed = tmp_path / "acquisition.dat"
     renamed.symlink_to(em_file("tiff/FEI-Helios-Ebeam-16bits.tif"))
     assert detect(renamed).NAME == "tiff"
-    assert tiff.read(renamed, [])[0].metadata["tiff_flavour"] == "FEI/Thermo Fisher SEM/FIB"
+    assert tiff.read(renamed, [])[0].derived["tiff_flavour"] == "FEI/Thermo Fisher SEM/FIB"
 
 
 # ---- synthetic vendor files -------------------------------------------------------
@@ -199,7 +232,7 @@ def test_tescan_tag_or_hdr_sidecar(variant, tmp_path, convert):
     assert_clean_nxem(result)
     with result.h5() as h5:
         assert list(h5["entry1/measurement"]) == ["event1", "instrument"]  # the .hdr is no event of its own
-        assert raw_metadata(h5)["tiff_flavour"] == "TESCAN"
+        assert derived_values(h5)["tiff_flavour"] == "TESCAN"
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (15.0, "kV")  # HV=15000.0 V
         assert scalar(h5, f"{INSTR}/optics/working_distance") == (pytest.approx(5.1), "mm")  # WD=0.0051 m
         assert scalar(h5, f"{INSTR}/ebeam_column/scan_controller/dwell_time") == (pytest.approx(3.2), "µs")
@@ -217,7 +250,7 @@ def test_hitachi_sidecar_values_with_their_units(tmp_path, convert):
     result = convert(path, sidecar)
     assert_clean_nxem(result)
     with result.h5() as h5:
-        assert raw_metadata(h5)["tiff_flavour"] == "Hitachi"
+        assert derived_values(h5)["tiff_flavour"] == "Hitachi"
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (3.0, "kV")  # 3000 Volt
         assert scalar(h5, f"{INSTR}/optics/working_distance") == (8.0, "mm")  # 8000 um
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/emission_current") == (10.0, "µA")  # 10000 nA
@@ -231,33 +264,34 @@ def test_hitachi_sidecar_values_with_their_units(tmp_path, convert):
 def test_hitachi_sidecar_next_to_the_image_is_found(tmp_path):
     path, _ = fx.write_hitachi(tmp_path)
     signal = tiff.read(path, [])[0]
-    assert signal.metadata["sidecar_file"] == "hitachi.txt"
+    assert signal.derived["sidecar_file"] == "hitachi.txt"
+    assert signal.metadata["Hitachi"]["SemImageFile"]["WorkingDistance"] == "8000 um"  # as written
+    assert signal.derived["by_unit"]["Hitachi"]["SemImageFile"]["WorkingDistance"] == {"um": 8000.0}
     assert signal.axes[0].units == "nm"
 
 
 def test_sidecar_alone_is_a_clear_error(tmp_path):
-    _, sidecar = fx.write_hitachi(tmp_path)
+    path, sidecar = fx.write_hitachi(tmp_path)
     assert detect(sidecar).NAME == "tiff"
-    with pytest.raises(ConversionError, match="Hitachi metadata sidecar"):
-        tiff.read(sidecar, [])
+    assert "Hitachi metadata sidecar" in tiff.lone_companion(sidecar)
+    assert tiff.lone_companion(path) is None
+    with pytest.raises(ConversionError, match="Hitachi metadata sidecar, not an image; convert it together with"):
+        read_signals(Acquisition(tiff, sidecar))
 
 
 def test_fei_malformed_values_repaired_or_refused(tmp_path, convert):
     result = convert(fx.write_fei_malformed(tmp_path))
     assert_clean_nxem(result)
-    assert any("'fei_metadata/EBeam/WD' = '1.#QNAN' is not a number" in w for w in result.conversion_warnings)
+    assert any("vendor key 'fei_ini/EBeam/WD': '1.#QNAN' is not a number" in w for w in result.conversion_warnings)
     with result.h5() as h5:
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (pytest.approx(15.0005), "kV")
         assert "working_distance" not in h5[f"{INSTR}/optics"]  # never '1' read from '1.#QNAN'
         assert scalar(h5, f"{INSTR}/optics/field_of_view") == (pytest.approx(1.6), "µm")  # HFW=0,0000016 m
         assert step(image(h5)["axis_i"]) == pytest.approx(25.0)  # PixelWidth=2,5e-008 m
         raw = raw_metadata(h5)
-        assert raw["values_as_written"]["fei_metadata"]["EBeam"] == {
-            "HV": "15000,5",
-            "WD": "1.#QNAN",
-            "HFW": "0,0000016",
-        }
-        assert raw["fei_metadata"]["MultiGISGas1 (2)"] == {"GasName": "C"}  # repeated section kept
+        for tree in ("fei_ini", "fei_metadata"):  # ours and RosettaSciIO's parse: values as written
+            assert raw[tree]["EBeam"] == {"HV": "15000,5", "WD": "1.#QNAN", "HFW": "0,0000016", "BeamCurrent": 2.1e-10}
+        assert raw["fei_ini"]["MultiGISGas1 (2)"] == {"GasName": "C"}  # repeated section kept
         assert raw["fei_xml_metadata"] == {"Extra": {"Chamber": "xT-SDB"}}
 
 
@@ -265,7 +299,7 @@ def test_fei_tem_xml_tag(tmp_path, convert):
     result = convert(fx.write_titan(tmp_path))
     assert_clean_nxem(result)
     with result.h5() as h5:
-        assert raw_metadata(h5)["tiff_flavour"] == "FEI/Thermo Fisher TEM"
+        assert derived_values(h5)["tiff_flavour"] == "FEI/Thermo Fisher TEM"
         assert scalar(h5, f"{INSTR}/ebeam_column/electron_source/voltage") == (300.0, "kV")
         assert scalar(h5, f"{INSTR}/optics/magnification")[0] == 225000.0
         assert scalar(h5, "entry1/measurement/instrument/name")[0] == "Titan 80-300"
@@ -287,7 +321,7 @@ def test_plain_tiff_converts_with_pixel_axes_and_a_warning(bigtiff, tmp_path, co
         np.testing.assert_array_equal(img["real"][()], fx.image_data())
         np.testing.assert_array_equal(img["axis_i"][()], np.arange(fx.SHAPE[1]))
         assert "units" not in img["axis_i"].attrs
-        assert raw_metadata(h5)["tiff_flavour"] == "plain TIFF"
+        assert derived_values(h5)["tiff_flavour"] == "plain TIFF"
 
 
 @pytest.mark.parametrize(("suffix", "kind"), [(".png", "PNG"), (".bmp", "BMP"), (".jpg", "JPEG")])

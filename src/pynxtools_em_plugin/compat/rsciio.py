@@ -57,3 +57,25 @@ def _uses(module: str, name: str) -> None:
 
 
 # ---- names used by the format modules, one section per module ---------------------------------
+
+
+# ---- tiff
+_uses("rsciio.digitalmicrograph._api", "DigitalMicrographReader")
+
+
+def dm_tag_group(blob: bytes) -> dict[str, Any]:
+    """The DigitalMicrograph tag group a DM-exported TIFF keeps in tag 65027, as nested dicts.
+
+    Decoded with RosettaSciIO's DM reader (its private ``DigitalMicrographReader``: the public
+    reader only opens whole .dm3/.dm4 files); the group has a DM file's layout (version, sizes,
+    root tag directory). An empty ``root`` entry is dropped. Raises whatever the reader raises on
+    damaged bytes. Upstream: a public function decoding a DM tag group from bytes.
+    """
+    import io
+
+    reader = private("rsciio.digitalmicrograph._api", "DigitalMicrographReader")(io.BytesIO(blob))
+    reader.parse_file()
+    tags = dict(reader.tags_dict or {})
+    if not tags.get("root"):
+        tags.pop("root", None)
+    return tags

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import MappingTableError
 from ..keys import MISSING, key_segments, lookup_in
 from ..units import convert_values, parse_unit
-from .transforms import TRANSFORMS, TransformContext, TransformError, to_float
+from .transforms import TRANSFORMS, TransformContext, TransformError, args_problem, number_policy, to_float
 
 SCOPES = ("entry", "instrument", "event")
 _REFERENCE = re.compile(r"\{([^{}]+)\}")
@@ -132,6 +132,9 @@ def _rule_from_entry(entry: dict[str, Any], origin: str) -> Rule:
     transform = entry.get("transform")
     if transform is not None and transform not in TRANSFORMS:
         raise MappingTableError(origin, f"unknown transform '{transform}' (known: {', '.join(sorted(TRANSFORMS))})")
+    problem = args_problem(transform, entry.get("args", {})) if transform is not None else None
+    if problem:
+        raise MappingTableError(origin, problem)
     for key in ("src_unit", "dst_unit"):
         if key in entry and parse_unit(entry[key]) is None:
             raise MappingTableError(origin, f"{key} '{entry[key]}' is not a unit pint knows")
@@ -205,7 +208,8 @@ def _is_unrecorded(value: Any, rule: Rule) -> bool:
         return True
     if rule.skip_values and np.ndim(value) == 0:
         try:
-            return any(value == skip or to_float(value) == skip for skip in rule.skip_values)
+            policy = number_policy(rule.args)  # the number read as the rule reads it
+            return any(value == skip or to_float(value, **policy) == skip for skip in rule.skip_values)
         except (TransformError, TypeError, ValueError):
             return False
     return False

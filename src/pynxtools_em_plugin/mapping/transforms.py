@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-#: A vendor number: the text starts with it; what follows is nothing, or a suffix after a space
-#: or made of no digits ('22500 X', '15 kV', '5kV'); never a number picked out of other text.
-_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s+.*|[^\d\s.#,:;/-][^\d]*)?", re.DOTALL)
+from ..parsing import parse_number
+
 _LIST_SEPARATOR = re.compile(r"[,;\s]+")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _OADATE_EPOCH = datetime(1899, 12, 30)
@@ -39,39 +38,46 @@ class TransformContext:
 Transform = Callable[[list[Any], dict[str, Any], TransformContext], Any]
 
 
-def to_float(value: Any) -> float:
-    """A number from a vendor value: number, numeric string, or '22500 X' (see :data:`_NUMBER`).
+def to_float(value: Any, *, decimal_comma: bool = False, suffix: bool = True) -> float:
+    """A number from a vendor value (:func:`~pynxtools_em_plugin.parsing.parse_number`).
 
-    Text that merely contains a number ('Sun Feb 21 2016', '1.#QNAN', '12x0.0') is
-    not one: it is reported, never read as 21, 1 or 12.
+    The default policy reads a number that the text starts with, followed by nothing or a
+    unit/suffix ('22500 X', '15 kV'); a rule may ask for a decimal comma or for the whole text
+    to be the number (``args``: ``decimal_comma``, ``suffix``). Text that merely contains a
+    number ('Sun Feb 21 2016', '1.#QNAN', '12x0.0') is not one: it is reported, never read as
+    21, 1 or 12.
     """
     if isinstance(value, (bool, np.bool_)):
         raise TransformError(f"{value!r} is not a number")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
-    else:
-        match = _NUMBER.fullmatch(str(value))
-        if match is None:
-            raise TransformError(f"{value!r} is not a number")
-        number = float(match.group(1))
+    text_or_number = value if isinstance(value, (int, float, np.integer, np.floating)) else str(value)
+    number = parse_number(text_or_number, decimal_comma=decimal_comma, suffix=suffix, finite=False)
+    if number is None:
+        raise TransformError(f"{value!r} is not a number")
     if not np.isfinite(number):
         raise TransformError(f"{value!r} is not a finite number")
     return number
 
 
+def number_policy(args: dict[str, Any]) -> dict[str, bool]:
+    """The number-reading policy a rule's ``args`` state (``decimal_comma``, ``suffix``), for :func:`to_float`."""
+    return {name: bool(args[name]) for name in _NUMBER_POLICY if name in args}
+
+
 def _vector(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> np.ndarray:
-    return np.array([to_float(v) for v in values], dtype=np.float64)
+    policy = number_policy(args)
+    return np.array([to_float(v, **policy) for v in values], dtype=np.float64)
 
 
 def _number(values: list[Any], args: dict[str, Any], ctx: TransformContext) -> float:
-    """A number; ``args.item``: the n-th of a list of numbers written as text ('40.0,511.0')."""
+    """A number; ``args.item``: the n-th of a list of numbers written as text ('40.0,511.0');
+    ``args.decimal_comma`` / ``args.suffix``: the number policy (:func:`to_float`)."""
     value = values[0]
     if args.get("item") is not None:
         items = [part for part in _LIST_SEPARATOR.split(str(value).strip()) if part]
         if int(args["item"]) >= len(items):
             raise TransformError(f"{value!r} has no item {args['item']}")
         value = items[int(args["item"])]
-    return to_float(value)
+    return to_float(value, **number_policy(args))
 
 
 def _as_aware(moment: datetime, ctx: TransformContext) -> str:
@@ -161,3 +167,36 @@ TRANSFORMS: dict[str, Transform] = {
     "text": _text,
     "boolean": _boolean,
 }
+
+
+#: The policy arguments of the number-reading transforms (see :func:`to_float`).
+_NUMBER_POLICY = {"decimal_comma": bool, "suffix": bool}
+
+#: The arguments each transform accepts, with their JSON types.
+TRANSFORM_ARGS: dict[str, dict[str, type]] = {
+    "vector": dict(_NUMBER_POLICY),
+    "number": {"item": int, **_NUMBER_POLICY},
+    "epoch_to_iso8601": {"local": bool},
+    "filetime_to_iso8601": {},
+    "oadate_to_iso8601": {},
+    "datetime_to_iso8601": {"dayfirst": bool},
+    "lookup": {"table": dict},
+    "text": {"separator": str},
+    "boolean": {},
+}
+
+
+def args_problem(transform: str, args: dict[str, Any]) -> str | None:
+    """What is wrong with the ``args`` of a rule using ``transform`` (unknown name, wrong type), or None."""
+    accepted = TRANSFORM_ARGS[transform]
+    for name, value in args.items():
+        if name not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            return f"transform '{transform}' has no argument '{name}' (known: {known})"
+        expected = accepted[name]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            return f"argument '{name}' of transform '{transform}' must be a JSON {_JSON_TYPES[expected]}"
+    return None
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", dict: "object", str: "string"}
