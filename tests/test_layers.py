@@ -49,8 +49,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path: Path) -> set[str]:
-    """Absolute names of everything ``path`` imports (relative imports resolved)."""
+def imports_of(path: Path, modules: set[str] = frozenset()) -> set[str]:
+    """Absolute names of everything ``path`` imports (relative imports resolved); ``from package import
+    submodule`` counts as importing the submodule (``modules``: the names that are modules)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
@@ -64,8 +65,11 @@ def imports_of(path: Path) -> set[str]:
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
-            found.add(prefix)
-            found.update(f"{prefix}.{alias.name}" for alias in node.names)  # `from . import x` imports module x
+            names = [f"{prefix}.{alias.name}" for alias in node.names]
+            submodules = [name for name in names if name in modules]
+            found.update(submodules)
+            if len(submodules) < len(names):
+                found.add(prefix)
     return found
 
 
@@ -74,7 +78,7 @@ def package_graph() -> dict[str, set[str]]:
     modules = {module_name(p): p for p in SOURCE.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
-        targets = {t for t in imports_of(path) if t in modules and t != name}
+        targets = {t for t in imports_of(path, set(modules)) if t in modules and t != name}
         graph[name] = targets
     return graph
 

@@ -130,12 +130,12 @@ def nomad_claims(path: Path) -> bool:
     return flavour.name not in WITHOUT_VENDOR_METADATA
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.tiff import file_reader
 
     _check_data_sizes(path)
     dicts = call_reader(path, TITLE, file_reader)
-    ctx = read_context(path, companion_files)
+    ctx = read_context(path, companions)
     flavour = flavour_of(ctx)
     items = [Item(entry) for entry in dicts]
     for item in items:
@@ -185,13 +185,3 @@ def _signal(item: Item, index: int, ctx: Context, flavour: Flavour, count: int) 
         what = "the file" if flavour is PLAIN else f"the {flavour.name} metadata"
         signal.warnings.append(uncalibrated_warning(ctx.path, what))
     return signal
-
-
-# ---- until nomad/matching.py calls formats.nomad_claims (issue 13 merge): then remove -------
-_PLAIN = PLAIN.name
-_context = read_context
-
-
-def _flavour(ctx: Context) -> tuple[str, Flavour]:
-    flavour = flavour_of(ctx)
-    return flavour.name, flavour
