@@ -262,7 +262,9 @@ def captured_warnings() -> Iterator[list[str]]:
     (or asyncio task) are collected into the yielded list instead of printed, and their INFO
     records dropped: one status line per file, not a flood. Other threads are not affected,
     and no handler, level or propagation of a logger is changed, so a host application
-    (a NOMAD worker) keeps its own logging of pynxtools.
+    (a NOMAD worker) keeps its own logging of pynxtools. (pynxtools' validation skips a message
+    it logged already in a process-wide collector: of two conversions validating at the same time
+    in one process, only one may report a shared message. Parallel conversions use processes.)
     """
     install_warning_capture()
     messages: list[str] = []
