@@ -119,8 +119,8 @@ def write_template(template: Any, nxdl_path: str, path: Path, file_name: str) ->
 # ---- NXDL trees shared, writer look-ups memoised ------------------------------------------
 #: pynxtools modules that build the NexusNode tree of a definition per conversion.
 _TREE_USERS = (_HELPERS, _VALIDATION)
-for _module in _TREE_USERS:
-    _uses(_module, "generate_tree_from")
+_uses(_HELPERS, "generate_tree_from")
+_uses(_VALIDATION, "generate_tree_from")
 _uses(_WRITER, "get_node_at_nxdl_path")
 _uses(_NXDL_UTILS, "NxdlAttributeNotFoundError")
 
