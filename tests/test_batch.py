@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import em_file
-from pynxtools_em_plugin.batch import Options, convert_job, plan
+from pynxtools_em_plugin.batch import plan
 from pynxtools_em_plugin.cli import main
+from pynxtools_em_plugin.conversion import convert
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_interrupted_write_leaves_no_file_under_the_target_name(folder, tmp_path
     monkeypatch.setattr(Writer, "write", crash)
     job = plan([folder / "sub" / "test_STEM_image.dm3"], tmp_path / "out").jobs[0]
     with pytest.raises(KeyboardInterrupt):
-        convert_job(job, Options())
+        convert(job.inputs, job.output)
     assert list((tmp_path / "out").iterdir()) == []
 
 

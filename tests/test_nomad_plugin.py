@@ -18,7 +18,7 @@ import yaml
 pytest.importorskip("nomad.client", reason="nomad-lab is not installed (pip install '.[nomad]')")
 
 from conftest import EXAMPLES, REPO, em_file
-from pynxtools_em_plugin.batch import write_atomically
+from pynxtools_em_plugin.conversion import convert
 from pynxtools_em_plugin.nomad.matching import kept_name
 from test_nomad_matching import write_other_writer_nxem
 
@@ -129,7 +129,8 @@ def test_nomad_matches_raw_files_to_this_plugin_and_nexus_files_to_pynxtools(tmp
     assert _match(em_file("tia/64x64_TEM_images_acquire.emi")) == PARSER_ID
     assert _match(em_file("tia/64x64_TEM_images_acquire_1.ser")) is None  # read with its .emi
     nexus = tmp_path / "converted.nxs"
-    write_atomically([em_file("gatan/2D/test_STEM_image.dm3")], nexus)
+    outcome = convert([em_file("gatan/2D/test_STEM_image.dm3")], nexus)
+    assert outcome.status == "converted", outcome.message
     assert _match(nexus) == "pynxtools.nomad.parsers:nexus_parser"
 
 
@@ -194,7 +195,8 @@ def test_nxem_sub_sections_hold_values_with_units(nomad_parse):
 def test_raw_entry_equals_the_entry_of_its_converted_nexus_file(inputs, nomad_parse, tmp_path):
     raw = nomad_parse(em_file(inputs[0]))
     nexus = tmp_path / (Path(inputs[0]).stem + ".nxs")
-    write_atomically([em_file(name) for name in inputs], nexus)
+    outcome = convert([em_file(name) for name in inputs], nexus)
+    assert outcome.status == "converted", outcome.message
     converted = nomad_parse(nexus)  # an uploaded .nxs: pynxtools' own NeXus parser
     assert sorted(raw.metadata.quantities) == sorted(converted.metadata.quantities)
     assert sorted(s.definition_qualified_name for s in raw.metadata.section_defs) == sorted(

@@ -20,7 +20,7 @@ from pynxtools.dataconverter.template import Template
 
 from conftest import EM_DATA, EXAMPLES, REPO, assert_clean_nxem, em_file, validate_file
 from pynxtools_em_plugin import provenance
-from pynxtools_em_plugin.batch import write_atomically
+from pynxtools_em_plugin.conversion import ConversionSettings, convert
 from pynxtools_em_plugin.eln import eln_entries
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.mapping.engine import parse_table, personal_keys_for, without_personal
@@ -242,8 +242,9 @@ def test_operator_names_are_kept_by_default_and_dropped_when_anonymising(relativ
     name = OPERATOR_FILES[relative]
     inputs = _with_companions(relative)
     kept, anonymised = tmp_path / "kept.nxs", tmp_path / "anonymised.nxs"
-    write_atomically(inputs, kept)
-    write_atomically(inputs, anonymised, anonymize=True)
+    for output, settings in [(kept, ConversionSettings()), (anonymised, ConversionSettings(anonymize=True))]:
+        outcome = convert(inputs, output, settings)
+        assert outcome.status == "converted", outcome.message
     with h5py.File(kept, "r") as h5:
         assert _text(h5, "entry1/user_operator/name") == name
     assert any(name in text for _, text in all_strings(kept))  # also in the raw vendor metadata dump

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import em_file, validate_file
-from pynxtools_em_plugin.batch import write_atomically
+from pynxtools_em_plugin.conversion import convert
 from pynxtools_em_plugin.nexus import streaming
 
 
@@ -51,7 +51,8 @@ def test_lazy_data_streamed_equal_to_the_source(relative, nxdata, reader, tmp_pa
     monkeypatch.setattr(streaming, "BLOCK_BYTES", 256 * 1024)  # several blocks even for small files
     source = em_file(relative)
     output = tmp_path / "streamed.nxs"
-    write_atomically([source], output)
+    outcome = convert([source], output)
+    assert outcome.status == "converted", outcome.message
     eager = next(d for d in importlib.import_module(reader).file_reader(str(source)) if d["data"].ndim >= 3)["data"]
     with h5py.File(output, "r") as h5:
         event = next(e for e in h5["entry1/measurement"].values() if nxdata in e)
@@ -79,7 +80,8 @@ def test_velox_spectrum_image_decoded_by_block_equals_rsciio(tmp_path, monkeypat
     monkeypatch.setattr(_velox_stream.StreamSpectrumImage, "__array__", lambda *a, **k: whole.append(1))
     source = em_file("velox/Test SI 16x16 215 kx.emd")
     output = tmp_path / "streamed.nxs"
-    write_atomically([source], output)
+    outcome = convert([source], output)
+    assert outcome.status == "converted", outcome.message
     assert not whole  # decoded block by block only
     eager = next(d["data"] for d in file_reader(str(source)) if d["data"].ndim == 3 and d["axes"][-1]["units"] == "keV")
     with h5py.File(output, "r") as h5:
@@ -121,7 +123,8 @@ def test_lazy_data_decoded_on_a_dask_distributed_cluster_equal_to_the_source(tmp
         submitted = []
         compute = client.compute
         monkeypatch.setattr(client, "compute", lambda block: submitted.append(block.shape) or compute(block))
-        write_atomically([source], output)
+        outcome = convert([source], output)
+        assert outcome.status == "converted", outcome.message
     eager = file_reader(str(source))[0]["data"]
     assert len(submitted) > 1 and sum(int(np.prod(shape)) for shape in submitted) == eager.size  # each block once
     with h5py.File(output, "r") as h5:

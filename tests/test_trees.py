@@ -7,8 +7,9 @@ from pathlib import Path
 import h5py
 
 from conftest import em_file
-from pynxtools_em_plugin.batch import Options, convert_job, plan
-from pynxtools_em_plugin.nexus import trees
+from pynxtools_em_plugin.batch import plan
+from pynxtools_em_plugin.compat.pynxtools import shared_nxdl_trees
+from pynxtools_em_plugin.conversion import convert
 
 SAMPLES = (
     "velox/Test SI 16x16 215 kx.emd",
@@ -21,7 +22,7 @@ SAMPLES = (
 def _convert_all(out: Path) -> list[tuple[str, list[str], list[str]]]:
     results = []
     for job in plan([em_file(s) for s in SAMPLES], out).jobs:
-        outcome = convert_job(job, Options())
+        outcome = convert(job.inputs, job.output)
         results.append((outcome.status, sorted(outcome.warnings), _objects(job.output)))
     return results
 
@@ -40,7 +41,7 @@ def _comparable(attributes) -> dict:
 
 def test_shared_trees_give_the_output_and_warnings_of_fresh_conversions(tmp_path):
     fresh = _convert_all(tmp_path / "fresh")
-    with trees.shared_nxdl_trees():
+    with shared_nxdl_trees():
         shared = _convert_all(tmp_path / "shared")
     assert [status for status, _, _ in shared] == ["converted"] * len(SAMPLES)
     assert shared == fresh
@@ -52,7 +53,7 @@ def test_each_pynxtools_user_builds_its_tree_once(monkeypatch):
 
     built = []
     monkeypatch.setattr(helpers, "generate_tree_from", lambda nxdl, set_root_attr=True: built.append(nxdl) or object())
-    with trees.shared_nxdl_trees():
+    with shared_nxdl_trees():
         first, second = helpers.generate_tree_from("NXem"), helpers.generate_tree_from("NXem")
         assert first is second and built == ["NXem"]
         assert validation.generate_tree_from is not helpers.generate_tree_from  # one tree per user

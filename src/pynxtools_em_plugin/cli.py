@@ -64,21 +64,20 @@ def convert_many(
     Related files are grouped (.emi with its .ser, .mib with .hdr, .mrc with _info.txt, .ASW with its
     folder); a bad file is reported and skipped; existing outputs are skipped unless --overwrite.
     """
-    from .batch import Options, plan, run
+    from .batch import plan, run
+    from .conversion import ConversionSettings
     from .progress import Progress
 
     started = time.perf_counter()
     batch = plan(list(inputs), output_dir)
     for path, reason in batch.rejected:
         click.echo(f"FAILED  {path}: {reason}")
-    options = Options(
-        overwrite, strict, config_file, (eln,) if eln else (), anonymize=anonymize, absolute_paths=absolute_paths
-    )
+    settings = ConversionSettings(overwrite, strict, config_file, anonymize=anonymize, absolute_paths=absolute_paths)
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
     total = len(batch.jobs)
     progress = Progress(total)
-    for done, outcome in enumerate(run(batch.jobs, options, workers), start=1):
+    for done, outcome in enumerate(run(batch.jobs, settings, workers, (eln,) if eln else ()), start=1):
         counts[outcome.status] += 1
         progress.advance()
         progress.line(_status_line(done, total, outcome))
@@ -97,10 +96,8 @@ def convert_many(
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .nxs file.")
 @click.option(
     "--gap",
-    default=300.0,
-    show_default=True,
     type=click.FloatRange(min=0, min_open=True),
-    help="Seconds without acquisition that start a new activity.",
+    help="Seconds without acquisition that start a new activity  [default: $EM_PLUGIN_SESSION_GAP, else 300]",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
@@ -112,21 +109,23 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
     Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
     each event is labelled with its technique and gets a small preview; an ELN YAML in the folder is used too.
     """
-    from .batch import Job, Options, convert_job, plan
+    from .batch import plan
+    from .conversion import ConversionSettings, convert
     from .eln import is_eln_file
 
     started = time.perf_counter()
+    gap = _session_gap(gap)
     batch = plan([folder], output.parent)
     for path, reason in batch.rejected:
         click.echo(f"FAILED  {path}: {reason}")
     if not batch.jobs:
         raise click.ClickException(f"no electron-microscopy file found in {folder}")
     inputs = [path for job in batch.jobs for path in job.inputs]
-    eln = tuple(p for p in batch.ignored if is_eln_file(p))
-    options = Options(
-        overwrite, False, config_file, eln, session_gap=gap, anonymize=anonymize, absolute_paths=absolute_paths
+    eln = [p for p in batch.ignored if is_eln_file(p)]
+    settings = ConversionSettings(
+        overwrite, False, config_file, session_gap=gap, anonymize=anonymize, absolute_paths=absolute_paths
     )
-    outcome = convert_job(Job(inputs[0], inputs[1:], output, "session"), options)
+    outcome = convert([*inputs, *eln], output, settings)
     click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
     _echo_warnings(outcome, verbose)
     click.echo(
@@ -135,6 +134,16 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
     )
     if outcome.status == "failed":
         raise SystemExit(1)
+
+
+def _session_gap(given: float | None) -> float:
+    """The --gap given, else ``$EM_PLUGIN_SESSION_GAP``, else the default (as for ``dataconverter``)."""
+    from .session import GAP_ENV, gap_seconds
+
+    try:
+        return gap_seconds(given)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (${GAP_ENV})", param_hint="--gap") from exc
 
 
 _STATUS = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}
@@ -149,10 +158,10 @@ def _echo_warnings(outcome, verbose: bool, echo: Callable[[str], None] = click.e
 def _status_line(done: int, total: int, outcome) -> str:
     width = len(str(total))
     label = _STATUS[outcome.status]
-    text = f"[{done:>{width}}/{total}] {label:<7} {outcome.job.main}"
+    text = f"[{done:>{width}}/{total}] {label:<7} {outcome.main}"
     if outcome.status == "converted":
         return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s, {len(outcome.warnings)} warnings)"
-    return f"{text}: {outcome.message.removeprefix(f'{outcome.job.main}: ')}"  # the line names the file once
+    return f"{text}: {outcome.message.removeprefix(f'{outcome.main}: ')}"  # the line names the file once
 
 
 if __name__ == "__main__":

@@ -229,22 +229,10 @@ def group_inputs(paths: list[Path]) -> list[Acquisition]:
 
 
 def _release_pynxtools_path_cache() -> None:
-    """Empty the unbounded cache of pynxtools' NXDL path lookup before each conversion.
+    """Empty pynxtools' NXDL path cache, which never hits and grows by about 15 MB per converted file."""
+    from .compat.pynxtools import release_nxdl_path_cache
 
-    pynxtools 0.16's writer calls the ``lru_cache(maxsize=None)`` function
-    ``get_inherited_nodes`` with a fresh deep copy of the NXDL tree for every
-    group it writes, so the cache never hits and keeps every copy: about 15 MB
-    per converted file, without bound in a process that converts many files
-    (``em-plugin convert``, NOMAD, the fuzz tests). Cleared here, memory stays
-    at one conversion's worth; nothing is lost, as no entry is ever reused.
-    """
-    try:
-        from pynxtools.definitions.dev_tools.utils.nxdl_utils import get_inherited_nodes
-    except ImportError:  # pragma: no cover - a pynxtools without it has no such leak
-        return
-    clear = getattr(get_inherited_nodes, "cache_clear", None)
-    if clear is not None:
-        clear()
+    release_nxdl_path_cache()
 
 
 def _transform_context(eln: dict[str, Any]) -> TransformContext:

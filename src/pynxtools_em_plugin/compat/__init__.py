@@ -12,8 +12,10 @@ docstring says which.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 logger = logging.getLogger("pynxtools.em_plugin")
 
@@ -42,3 +44,43 @@ def in_range(found: str, lowest: str, below: str) -> bool:
         return tuple(parts)
 
     return key(lowest) <= key(found) < key(below)
+
+
+class PrivateNames:
+    """The private names used from one upstream library: their registry, their look-up, and one
+    warning when the installed release is outside the range they were tested with."""
+
+    def __init__(self, distribution: str, title: str, lowest: str, below: str):
+        self.distribution, self.title, self.lowest, self.below = distribution, title, lowest, below
+        self.registered: list[tuple[str, str]] = []
+        self._warned = False
+
+    def uses(self, module: str, name: str) -> None:
+        """Register ``module.name`` (tests resolve every registered name)."""
+        self.registered.append((module, name))
+
+    def version_supported(self) -> bool:
+        return in_range(installed_version(self.distribution), self.lowest, self.below)
+
+    def get(self, module: str, name: str) -> Any:
+        """``module.name``; :class:`UpstreamChanged`, naming it, if this release no longer has it."""
+        self._warn_if_untested()
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise UpstreamChanged(
+                f"{self.title} {installed_version(self.distribution)} has no {module}.{name}, which "
+                f"pynxtools-em-plugin uses (written for {self.lowest}.x); "
+                f"install {self.distribution}>={self.lowest},<{self.below}"
+            ) from exc
+
+    def _warn_if_untested(self) -> None:
+        if not self._warned and not self.version_supported():
+            self._warned = True
+            logger.warning(
+                "%s %s is outside the tested range >=%s,<%s; private names may behave differently",
+                self.title,
+                installed_version(self.distribution),
+                self.lowest,
+                self.below,
+            )

@@ -3,7 +3,7 @@
 A template value ``{"link": "/entry1/..."}`` should become an HDF5 soft link,
 but pynxtools 0.16's template validation replaces it by a copy of the target's
 value (with ``@target`` set to the target path, the NeXus mark of a link). Where
-em-plugin controls the writing (:func:`pynxtools_em_plugin.batch.write_atomically`)
+em-plugin controls the writing (:func:`pynxtools_em_plugin.conversion.convert`)
 each such copy is replaced by a soft link after writing, so a shared setting is
 stored once; through plain ``dataconverter`` the copies stay, marked by ``@target``.
 """

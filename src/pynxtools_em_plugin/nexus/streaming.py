@@ -3,7 +3,7 @@
 pynxtools' writer takes whole arrays (``h5py.create_dataset(data=...)``), so a
 4D-STEM series or a spectrum image read lazily (dask / memory map) would be
 loaded whole. Where we control the writing (``em-plugin convert``, the NOMAD
-parser: :func:`pynxtools_em_plugin.batch.write_atomically`), large lazy arrays
+parser: :func:`pynxtools_em_plugin.conversion.convert`), large lazy arrays
 are *deferred*: the template gets a one-element placeholder of the same rank and
 dtype (so validation sees the field), and after pynxtools has written the file
 the placeholder is replaced by a chunked, compressed dataset filled block by

@@ -24,7 +24,7 @@ from nomad.datamodel import EntryArchive
 from nomad.parsing import MatchingParser
 from nomad.utils import get_logger
 
-from ..batch import Job, Options, convert_job
+from ..conversion import ConversionSettings, convert
 from ..eln import load_eln
 from ..errors import ConversionError
 from .matching import claims, conversion_inputs, kept_name
@@ -53,7 +53,7 @@ class EmRawParser(MatchingParser):
         fmt, companions, eln = conversion_inputs(path)
         eln = _readable_eln(eln, logger)
         output = _output_path(archive, path)
-        outcome = convert_job(Job(path, companions, output, fmt.NAME), Options(overwrite=True, extra_inputs=tuple(eln)))
+        outcome = convert([path, *companions, *eln], output, ConversionSettings(overwrite=True))
         _log(logger, outcome, fmt.NAME, companions, eln)
         if outcome.status != "converted":
             raise ConversionError(None, outcome.message)
@@ -62,11 +62,12 @@ class EmRawParser(MatchingParser):
 
     @property
     def nexus_parser(self):
-        """pynxtools' NeXus parser (building its metainfo the first time, about 30 s)."""
+        """pynxtools' NeXus parser, through its public NOMAD entry point (building its metainfo the first
+        time, about 30 s)."""
         if self._nexus_parser is None:
-            from pynxtools.nomad.parsers.parser import NexusParser
+            from pynxtools.nomad.parsers import nexus_parser
 
-            self._nexus_parser = NexusParser()
+            self._nexus_parser = nexus_parser.load()
         return self._nexus_parser
 
 
