@@ -20,7 +20,16 @@ import pytest
 
 from conftest import EM_DATA, assert_clean_nxem, em_file, resolve_default, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
-from pynxtools_em_plugin.formats import Acquisition, blockfile, detect, mrc, ncem_emd, quantumdetector, read_signals, tvips
+from pynxtools_em_plugin.formats import (
+    Acquisition,
+    blockfile,
+    detect,
+    mrc,
+    ncem_emd,
+    quantumdetector,
+    read_signals,
+    tvips,
+)
 from pynxtools_em_plugin.mapping.transforms import TRANSFORMS, TransformContext
 from pynxtools_em_plugin.model import AxisKind
 

@@ -3,7 +3,7 @@
 Public RosettaSciIO API (``rsciio.<format>.file_reader``, ``rsciio.utils...`` that
 carry no underscore) is used directly by the format modules; everything below
 reaches into ``rsciio.<format>._api`` modules or patches their functions.
-Each name is listed in :data:`PRIVATE_NAMES`; tests/test_compat.py imports every
+Each name is listed in :data:`PRIVATE_NAMES`; tests/test_compat_rsciio.py imports every
 one of them and checks the behaviours the format modules rely on.
 """
 
@@ -23,7 +23,7 @@ DISTRIBUTION = "rosettasciio"
 #: The versions this module was written and tested for: >= LOWEST, < BELOW (pyproject pins the same).
 LOWEST, BELOW = "0.15", "0.16"
 
-#: (module, name) of every private RosettaSciIO name used (tests/test_compat.py resolves each).
+#: (module, name) of every private RosettaSciIO name used (tests/test_compat_rsciio.py resolves each).
 PRIVATE_NAMES: list[tuple[str, str]] = []
 
 _warned = False
