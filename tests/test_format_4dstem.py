@@ -20,7 +20,16 @@ import pytest
 
 from conftest import EM_DATA, assert_clean_nxem, em_file, resolve_default, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
-from pynxtools_em_plugin.formats import blockfile, detect, mrc, ncem_emd, quantumdetector, tvips
+from pynxtools_em_plugin.formats import (
+    Acquisition,
+    blockfile,
+    detect,
+    mrc,
+    ncem_emd,
+    quantumdetector,
+    read_signals,
+    tvips,
+)
 from pynxtools_em_plugin.mapping.transforms import TRANSFORMS, TransformContext
 from pynxtools_em_plugin.model import AxisKind
 
@@ -116,7 +125,7 @@ def test_merlin_header_alone_is_refused_and_grouped_with_its_mib():
     assert detect(hdr) is quantumdetector and detect(mib) is quantumdetector
     assert quantumdetector.companions(mib, [mib, hdr]) == [hdr]
     with pytest.raises(ConversionError, match=r"pass its \.mib"):
-        quantumdetector.read(hdr, [])
+        read_signals(Acquisition(quantumdetector, hdr, []))
 
 
 # ---- Direct Electron MRC movie -------------------------------------------------------
@@ -159,7 +168,7 @@ def test_de_movie_finds_its_info_file_itself_and_the_info_file_alone_is_refused(
     alone = mrc.read(movie, [])[0]
     np.testing.assert_allclose(alone.axes[1].values, 0.1 * np.arange(8))
     with pytest.raises(ConversionError, match=r"_movie\.mrc"):
-        mrc.read(info, [])
+        read_signals(Acquisition(mrc, info, []))
 
 
 def test_truncated_mrc_is_one_conversion_error(tmp_path):
@@ -245,8 +254,9 @@ def test_tvips_series_with_equal_time_stamps_is_a_frame_stack(convert):
         assert scalar(h5, f"{EVENT}/start_time")[0] == "1993-06-18T10:34:56+00:00"  # 740399696 s since 1970
         assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (200.0, "kV")
         assert scalar(h5, f"{EVENT}/instrument/ebeam_column/operation_mode")[0] == "diffraction"
-        raw = json.loads(h5[f"{EVENT}/vendor_metadata/original_metadata"][()])
-        assert raw["frame_headers"]["rotidx"] == [0, 1, 2, 3, 4, 5]
+        derived = json.loads(h5[f"{EVENT}/derived_metadata/values"][()])
+        assert derived["frame_headers"]["rotidx"] == [0, 1, 2, 3, 4, 5]
+        assert "frame_headers" not in json.loads(h5[f"{EVENT}/vendor_metadata/original_metadata"][()])
     assert warnings_about(result, "frame time stamps")
 
 
@@ -255,7 +265,7 @@ def test_tvips_stream_not_named_as_a_series_part_is_refused_clearly(tmp_path):
     shutil.copy(em_file(TVIPS), renamed)
     assert detect(renamed) is tvips
     with pytest.raises(ConversionError, match="rename it"):
-        tvips.read(renamed, [])
+        read_signals(Acquisition(tvips, renamed, []))
 
 
 def tvips_copy(folder: Path, milliseconds: list[int], split: int | None = None) -> list[Path]:
@@ -276,7 +286,7 @@ def test_tvips_increasing_frame_time_stamps_become_the_time_axis(tmp_path, conve
     first, second = tvips_copy(tmp_path, [0, 40, 80, 120, 160, 200], split=4)
     assert detect(second) is tvips and tvips.companions(first, [first, second]) == [second]
     with pytest.raises(ConversionError, match=r"series_000\.tvips"):
-        tvips.read(second, [])
+        read_signals(Acquisition(tvips, second, []))
     result = convert(first, second)
     with result.h5() as h5:
         series = resolve_default(h5)

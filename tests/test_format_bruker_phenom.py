@@ -225,8 +225,8 @@ def test_elid_maps_are_scaled_to_their_rectangle(convert):
         assert map3["axis_j"][1] - map3["axis_j"][0] == pytest.approx(height)
         map1 = h5["entry1/measurement/event11/spectrum1/spectrum_2d"]
         assert map1["axis_i"][1] - map1["axis_i"][0] == pytest.approx(2030.1055702162964)
-        raw = json.loads(h5["entry1/measurement/event4/vendor_metadata/original_metadata"][()])
-        assert raw["acquisition"]["scan"]["detectors"]["EDS"]["rectangle"]["left"] == pytest.approx(-0.3016949152542373)
+        derived = json.loads(h5["entry1/measurement/event4/derived_metadata/values"][()])
+        assert derived["map_rectangle"]["left"] == pytest.approx(-0.3016949152542373)
         line = h5["entry1/measurement/event5/spectrum1/spectrum_1d"]
         assert line["intensity"].shape == (64, 2048)
         length = np.hypot(0.3169491525423729 + 0.18983050847457628, -0.12372881355932203 - 0.3779661016949153)

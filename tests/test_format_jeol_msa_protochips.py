@@ -80,6 +80,10 @@ def raw_metadata(event) -> dict:
     return json.loads(event["vendor_metadata/original_metadata"][()])
 
 
+def derived_metadata(event) -> dict:
+    return json.loads(event["derived_metadata/values"][()])
+
+
 # ---- JEOL ------------------------------------------------------------------
 
 
@@ -95,7 +99,7 @@ def test_jeol_project_reads_all_seven_signals_with_element_maps(converted):
             "Cu K element map",
             "EDS spectrum image",
         ]
-        element = raw_metadata(evs[4])["normalised"]["element_map"]
+        element = derived_metadata(evs[4])["element_map"]
         assert element == {
             "element": "Fe",
             "line": "K",
@@ -103,7 +107,7 @@ def test_jeol_project_reads_all_seven_signals_with_element_maps(converted):
             "channel_window": element["channel_window"],
         }
         assert raw_metadata(evs[1])["Map"]["Title"] == "C K"
-        assert "asw" in raw_metadata(evs[0]) and raw_metadata(evs[0])["asw_viewinfo"]["Memo"] == "View000"
+        assert "asw" in raw_metadata(evs[0]) and derived_metadata(evs[0])["asw_viewinfo"]["Memo"] == "View000"
         context = evs[2]["image1/process/input/context"][()].decode()
         assert context.startswith("View000_0000002.map")
         assert resolve_default(h5).name.endswith("event7/spectrum1/spectrum_2d")
@@ -307,9 +311,8 @@ def test_msa_eels_spectrum_energy_axis_and_beam(relative, converted):
         assert scalar(h5, "entry1/sample/thickness") == (50.0, "nm")
         assert scalar(h5, "entry1/user_operator/name")[0] == "EMSA/MAS TASK FORCE"
         assert scalar(h5, f"{ev}/start_time")[0] == "1991-10-01T12:00:00+00:00"
-        keywords = raw_metadata(h5[ev])
-        assert keywords["normalised"]["BEAMKV"] == 120.0
-        assert any(key.startswith("BEAMKV") for key in keywords if key != "normalised")
+        assert derived_metadata(h5[ev])["keywords"]["BEAMKV"] == 120.0
+        assert any(key.startswith("BEAMKV") for key in raw_metadata(h5[ev]))
 
 
 def test_msa_x_unit_in_parentheses_is_understood():
@@ -366,7 +369,7 @@ def test_msa_unit_suffixes_are_normalised(tmp_path):
         assert position.attrs["units"] == "µm"
         energy = h5[f"{EVENT.format(1)}/spectrum1/spectrum_0d/axis_energy"]
         np.testing.assert_allclose(energy[()], [-200.0, -190.0, -180.0, -170.0])  # KeV means keV
-        keywords = raw_metadata(h5[EVENT.format(1)])["normalised"]
+        keywords = derived_metadata(h5[EVENT.format(1)])["keywords"]
         assert keywords["DWELLTIME"] == pytest.approx(0.5)  # 500 µs in the standard ms
         assert keywords["BEAMKV"] == pytest.approx(15.0)
 
@@ -430,7 +433,7 @@ def test_protochips_true_time_stamps_and_sensors(converted):
         assert evs[1]["instrument/sensor/measurement"][()] == b"pressure"
         assert evs[1]["instrument/sensor/value"].attrs["units"] == "torr"
         assert scalar(h5, "entry1/user_operator/name")[0] == "eric"
-        assert raw_metadata(evs[0])["normalised"]["notes"]["Chip type"] == "E-GAS-RTD"
+        assert derived_metadata(evs[0])["notes"]["Chip type"] == "E-GAS-RTD"
 
 
 def test_protochips_truncated_log_fails_clearly(tmp_path):
@@ -462,11 +465,11 @@ def test_protochips_other_units_and_no_extrapolation_warning(tmp_path):
     current, voltage = protochips.read(log, [])
     assert current.axes[0].units == "s" and current.axes[0].kind == "time"
     np.testing.assert_allclose(current.axes[0].values, [2.0, 3.5, 7.0, 7.25, 9.0])
-    assert current.metadata["normalised"]["sensor"] == {
+    assert current.derived["sensor"] == {
         "name": "Heater Current",
         "measurement": "current",
         "average": {"A": pytest.approx(0.002)},
     }
-    assert voltage.metadata["normalised"]["sensor"]["average"] == {"V": pytest.approx(6.0)}
-    assert current.metadata["normalised"]["end_time"] == "2020-02-01T00:00:08.500000"
+    assert voltage.derived["sensor"]["average"] == {"V": pytest.approx(6.0)}
+    assert current.derived["end_time"] == "2020-02-01T00:00:08.500000"
     assert not any("not uniform" in w for s in (current, voltage) for w in s.warnings)

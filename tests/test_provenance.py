@@ -35,6 +35,8 @@ OPERATOR_FILES = {
     "tia/128x128-TEM_search.emi": "ERIC",
     "tiff/test_tiff_Zeiss_SEM_512pix.tif": "LIBERATO",
     "velox/example_velox_EELS_EDS.emd": "ortega",
+    "msa/example1.msa": "EMSA/MAS TASK FORCE",  # OWNER, also in the derived keywords
+    "protochips/protochips_gas_cell.csv": "eric",
 }
 
 

@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import assert_clean_nxem, em_file, scalar
+from pynxtools_em_plugin import chunking
 from pynxtools_em_plugin import classify as rules
 from pynxtools_em_plugin.cli import main
 from pynxtools_em_plugin.model import Axis, AxisKind, Signal
-from pynxtools_em_plugin.nexus import preview, streaming
+from pynxtools_em_plugin.nexus import preview
 from pynxtools_em_plugin.session import gap_seconds, split_by_gaps
 
 #: (shared file, acquisition time set as its modification time or None: the vendor time counts)
@@ -310,7 +311,7 @@ def test_technique_rules(kinds, units, values, extra, label, rule):
 
 def test_preview_of_lazy_data_is_computed_block_by_block(monkeypatch, tmp_path):
     da = pytest.importorskip("dask.array")
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4096)  # many blocks even for small arrays
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 4096)  # many blocks even for small arrays
     stack = da.from_array(np.arange(5 * 6 * 7 * 8, dtype=np.uint16).reshape(5, 6, 7, 8), chunks=(1, 6, 7, 8))
     axes = [Axis(n, np.arange(s, dtype=float), "nm", AxisKind.SPACE) for n, s in zip("abcd", stack.shape, strict=True)]
     four_d = Signal("4d", stack, axes, Path("x"), "test")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import em_file, validate_file
+from pynxtools_em_plugin import chunking
 from pynxtools_em_plugin.conversion import convert
 from pynxtools_em_plugin.nexus import streaming
 
@@ -18,21 +19,21 @@ def test_template_paths_become_hdf5_paths():
 
 
 def test_chunks_hold_whole_frames_or_spectra(monkeypatch):
-    monkeypatch.setattr(streaming, "CHUNK_BYTES", 1024 * 1024)
-    assert streaming.frame_chunks((64, 64, 256, 256), 2) == (1, 8, 256, 256)  # 8 frames of 128 KiB
-    assert streaming.frame_chunks((512, 512, 4096), 1) == (1, 256, 4096)  # whole spectra
-    assert streaming.frame_chunks((10,), 8) == (10,)
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", 1024 * 1024)
+    assert chunking.frame_chunks((64, 64, 256, 256), 2) == (1, 8, 256, 256)  # 8 frames of 128 KiB
+    assert chunking.frame_chunks((512, 512, 4096), 1) == (1, 256, 4096)  # whole spectra
+    assert chunking.frame_chunks((10,), 8) == (10,)
 
 
 def test_blocks_cover_the_array_once_and_stay_small(monkeypatch):
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 1000)
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 1000)
     shape = (3, 7, 50)  # a row of 7 x 50 bytes: 2 rows per block
     seen = np.zeros(shape, dtype=int)
-    for block in streaming.blocks(shape, 1):
+    for block in chunking.blocks(shape, 1):
         seen[block] += 1
         assert seen[block].size <= 1000
     assert np.all(seen == 1)
-    big_rows = list(streaming.blocks((2, 40, 50), 1))  # a row of 2000 bytes is split further
+    big_rows = list(chunking.blocks((2, 40, 50), 1))  # a row of 2000 bytes is split further
     assert all(np.zeros((2, 40, 50))[b].size <= 1000 for b in big_rows)
 
 
@@ -47,8 +48,8 @@ def test_lazy_data_streamed_equal_to_the_source(relative, nxdata, reader, tmp_pa
     import importlib
 
     monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(streaming, "CHUNK_BYTES", 64 * 1024)
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 256 * 1024)  # several blocks even for small files
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 256 * 1024)  # several blocks even for small files
     source = em_file(relative)
     output = tmp_path / "streamed.nxs"
     outcome = convert([source], output)
@@ -61,7 +62,7 @@ def test_lazy_data_streamed_equal_to_the_source(relative, nxdata, reader, tmp_pa
         assert written.compression == "gzip"
         assert written.chunks[-1] == eager.shape[-1]  # whole frames / whole spectra per chunk
         assert "long_name" in written.attrs  # the placeholder's attributes survive
-        for block in streaming.blocks(eager.shape, eager.dtype.itemsize):
+        for block in chunking.blocks(eager.shape, eager.dtype.itemsize):
             np.testing.assert_array_equal(written[block], eager[block])
     _, messages = validate_file(output)
     assert not [m for m in messages if "real" in m or "intensity" in m]
@@ -75,7 +76,7 @@ def test_velox_spectrum_image_decoded_by_block_equals_rsciio(tmp_path, monkeypat
     from pynxtools_em_plugin.formats import _velox_stream
 
     monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4 * 4096 * 2 * 16)  # 4 scan rows per block
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 4 * 4096 * 2 * 16)  # 4 scan rows per block
     whole = []
     monkeypatch.setattr(_velox_stream.StreamSpectrumImage, "__array__", lambda *a, **k: whole.append(1))
     source = em_file("velox/Test SI 16x16 215 kx.emd")
@@ -90,7 +91,7 @@ def test_velox_spectrum_image_decoded_by_block_equals_rsciio(tmp_path, monkeypat
         (written,) = found
         assert written.dtype == eager.dtype and written.compression == "gzip"
         assert written.chunks[-1] == eager.shape[-1]  # whole spectra per chunk
-        for block in streaming.blocks(eager.shape, eager.dtype.itemsize):
+        for block in chunking.blocks(eager.shape, eager.dtype.itemsize):
             np.testing.assert_array_equal(written[block], eager[block])
     assert eager.sum() == 42097  # the counts of the file, all frames and detectors
 
@@ -115,7 +116,7 @@ def test_lazy_data_decoded_on_a_dask_distributed_cluster_equal_to_the_source(tmp
     from rsciio.quantumdetector import file_reader
 
     monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4 * 1024)  # several blocks from the small real file
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 4 * 1024)  # several blocks from the small real file
     source = em_file("quantumdetector/001_4x2_6bit.mib")
     output = tmp_path / "streamed.nxs"
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:

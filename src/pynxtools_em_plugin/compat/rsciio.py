@@ -3,14 +3,19 @@
 Public RosettaSciIO API (``rsciio.<format>.file_reader``, ``rsciio.utils...`` that
 carry no underscore) is used directly by the format modules; everything below
 reaches into ``rsciio.<format>._api`` modules or patches their functions.
-Each name is listed in :data:`PRIVATE_NAMES`; tests/test_compat.py imports every
+Each name is listed in :data:`PRIVATE_NAMES`; tests/test_compat_rsciio.py imports every
 one of them and checks the behaviours the format modules rely on.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from . import UpstreamChanged, in_range, installed_version, logger
 
@@ -18,7 +23,7 @@ DISTRIBUTION = "rosettasciio"
 #: The versions this module was written and tested for: >= LOWEST, < BELOW (pyproject pins the same).
 LOWEST, BELOW = "0.15", "0.16"
 
-#: (module, name) of every private RosettaSciIO name used (tests/test_compat.py resolves each).
+#: (module, name) of every private RosettaSciIO name used (tests/test_compat_rsciio.py resolves each).
 PRIVATE_NAMES: list[tuple[str, str]] = []
 
 _warned = False
@@ -59,7 +64,216 @@ def _uses(module: str, name: str) -> None:
 # ---- names used by the format modules, one section per module ---------------------------------
 
 
-# ---- tiff
+def reader_logger(module: str) -> str:
+    """The logger name of RosettaSciIO's reader module for ``module`` (e.g. ``jeol``): its private
+    ``_api`` module logs facts (skipped sub-files, dropped sweeps, extrapolated axes) nowhere else."""
+    name = f"rsciio.{module}._api"
+    private(name, "_logger")
+    return name
+
+
+for _module in ("jeol", "msa", "protochips"):
+    _uses(f"rsciio.{_module}._api", "_logger")
+
+
+# ---- velox (formats/_velox_stream.py) ------------------------------------------------------
+_uses("rsciio.utils._fei_stream_readers", "stream_to_array")
+
+#: The parameters of RosettaSciIO's stream decoder, in order, as :func:`velox_stream_decoder` passes them on.
+VELOX_STREAM_PARAMETERS = (
+    "stream",
+    "spatial_shape",
+    "channels",
+    "last_frame",
+    "first_frame",
+    "rebin_energy",
+    "sum_frames",
+    "dtype",
+    "spectrum_image",
+)
+
+
+@contextmanager
+def velox_stream_decoder(replacement: Callable[..., Any]) -> Iterator[None]:
+    """While active, RosettaSciIO's Velox EDS stream decoder ``stream_to_array`` is ``replacement``.
+
+    ``replacement(original, stream, spatial_shape, channels, last_frame, first_frame=0,
+    rebin_energy=1, sum_frames=True, dtype="uint16", spectrum_image=None)`` gets RosettaSciIO's
+    own decoder first, to fall back on. The Velox reader looks the decoder up in its module at
+    each call, so replacing the module attribute is enough. Upstream: rsciio.emd decodes the
+    whole stream (dense, or sparse at ~26 bytes per count) before returning.
+    """
+    readers = importlib.import_module("rsciio.utils._fei_stream_readers")
+    original = private("rsciio.utils._fei_stream_readers", "stream_to_array")
+
+    def stream_to_array(stream, spatial_shape, channels, last_frame, first_frame=0, rebin_energy=1,
+                        sum_frames=True, dtype="uint16", spectrum_image=None):  # fmt: skip
+        return replacement(original, stream, spatial_shape, channels, last_frame, first_frame, rebin_energy,
+                           sum_frames, dtype, spectrum_image)  # fmt: skip
+
+    readers.stream_to_array = stream_to_array
+    try:
+        yield
+    finally:
+        readers.stream_to_array = original
+
+
+# ---- bruker --------------------------------------------------------------------------------
+for _name in ("bcf_reader", "spx_reader", "BCF_reader", "SFS_reader"):
+    _uses("rsciio.bruker._api", _name)
+
+
+def read_bcf(filename: str, **kwargs: Any) -> list[dict]:
+    """RosettaSciIO's ``.bcf`` reader, chosen by content (its ``file_reader`` goes by the file-name ending)."""
+    return private("rsciio.bruker._api", "bcf_reader")(filename, **kwargs)
+
+
+def read_spx(filename: str, **kwargs: Any) -> list[dict]:
+    """RosettaSciIO's ``.spx`` reader, chosen by content."""
+    return private("rsciio.bruker._api", "spx_reader")(filename, **kwargs)
+
+
+def bcf_hypermap_streams(filename: str) -> tuple[int, int, Iterator[tuple[int, Iterator[bytes], int]]]:
+    """(rows, columns, then per spectrum image: its index, its compressed blocks and their size).
+
+    For walking a hypermap before RosettaSciIO decodes it. Upstream: rsciio.bruker's
+    hypermap decoder has no bounds checks and crashes the process on a damaged stream.
+    """
+    bcf = private("rsciio.bruker._api", "BCF_reader")(filename)
+    sfs_reader = private("rsciio.bruker._api", "SFS_reader")
+
+    def streams() -> Iterator[tuple[int, Iterator[bytes], int]]:
+        for index in bcf.available_indexes:
+            item = sfs_reader(filename).get_file(f"EDSDatabase/SpectrumData{index}")
+            blocks, block_size = item.get_iter_and_properties()[:2]
+            yield index, blocks, block_size
+
+    return int(bcf.header.image.height), int(bcf.header.image.width), streams()
+
+
+# ---- phenom --------------------------------------------------------------------------------
+_uses("rsciio.phenom._api", "ElidReader")
+
+#: ElidReader methods the subclass of :func:`read_elid` overrides (tests/test_compat_rsciio.py); it also reads
+#: the instance attributes ``_decompressor``, ``_file``, ``_block_size`` and ``dictionaries``.
+ELID_READER_INTERNALS = ("_read", "_read_float64", "_read_float64s", "_read_MapAnalysis")
+#: Key of the map rectangle (left, top, right, bottom, fractions of the field) in a map's signal dictionary.
+MAP_RECTANGLE = "map_rectangle"
+
+
+def read_elid(filename: str) -> list[dict]:
+    """RosettaSciIO's ELID signal dictionaries; a map analysis' dictionary gets the map's rectangle
+    under :data:`MAP_RECTANGLE` (next to ``original_metadata``, which stays as RosettaSciIO made it).
+
+    Upstream: rsciio.phenom reads the rectangle of a map and discards it (every map is scaled as if
+    it covered the whole field), and loops forever when the file ends inside its bzip2 stream.
+    """
+    return _elid_reader_class()(filename).dictionaries
+
+
+@cache
+def _elid_reader_class() -> type:
+    from collections import deque
+
+    elid_reader = private("rsciio.phenom._api", "ElidReader")
+
+    class ElidReaderKeepingRectangles(elid_reader):
+        def __init__(self, pathname: str):
+            self._recent_floats: deque[float] = deque(maxlen=4)
+            self._map_rectangle: tuple[float, ...] = ()
+            super().__init__(pathname)
+
+        def _read(self, size: int = 1) -> bytes:
+            # RosettaSciIO's own, which loops forever when the file ends inside the stream
+            data = self._decompressor.decompress(b"", size)
+            while self._decompressor.needs_input:
+                chunk = self._file.read(self._block_size)
+                if not chunk:
+                    raise EOFError("the file ends inside its compressed stream")
+                data += self._decompressor.decompress(chunk, size - len(data))
+            return data
+
+        def _read_float64(self) -> float:
+            value = super()._read_float64()
+            self._recent_floats.append(value)
+            return value
+
+        def _read_float64s(self) -> list[float]:
+            # only a map analysis reads a float list: its colour intensities, right after the rectangle
+            self._map_rectangle = tuple(self._recent_floats)
+            return super()._read_float64s()
+
+        def _read_MapAnalysis(self, label: str, am: dict) -> dict:
+            entry = super()._read_MapAnalysis(label, am)
+            entry[MAP_RECTANGLE] = dict(zip(("left", "top", "right", "bottom"), self._map_rectangle, strict=True))
+            return entry
+
+    return ElidReaderKeepingRectangles
+
+
+# ---- jeol ----------------------------------------------------------------------------------
+_uses("rsciio.jeol._api", "_parsejeol")
+
+
+def parse_jeol_tree(handle: BinaryIO) -> dict[str, Any]:
+    """The JEOL tag tree at the handle's position, parsed by RosettaSciIO's own parser
+    (``.ASW`` project from byte 12, an ``.img`` header from its data position + 12)."""
+    return private("rsciio.jeol._api", "_parsejeol")(handle)
+
+
+# ---- msa -----------------------------------------------------------------------------------
+_uses("rsciio.msa._api", "keywords")
+
+
+def msa_numeric_keywords() -> frozenset[str]:
+    """The ISO 22029 keywords RosettaSciIO reads as numbers (a value it cannot read stays text)."""
+    keywords = private("rsciio.msa._api", "keywords")
+    return frozenset(name for name, spec in keywords.items() if spec.get("dtype") is float)
+
+
+# ---- quantumdetector -----------------------------------------------------------------------
+for _name in ("MIBProperties", "parse_hdr_file", "parse_timestamps"):
+    _uses("rsciio.quantumdetector._api", _name)
+
+
+def mib_properties(filename: str) -> Any:
+    """RosettaSciIO's parse of a ``.mib`` file's first frame header: ``head_size``, ``offset``,
+    ``dtype``, ``merlin_size`` (frame shape), ``file_size``."""
+    properties = private("rsciio.quantumdetector._api", "MIBProperties")()
+    properties.parse_file(filename)
+    return properties
+
+
+def parse_merlin_hdr(filename: str) -> dict[str, Any]:
+    """The ``key: value`` lines of a Merlin ``.hdr`` file, as RosettaSciIO reads them."""
+    return private("rsciio.quantumdetector._api", "parse_hdr_file")(filename)
+
+
+def merlin_frame_times(headers: list[bytes]) -> list[Any]:
+    """The time stamps of Merlin frame headers, as RosettaSciIO reads them (ISO 8601 text)."""
+    return private("rsciio.quantumdetector._api", "parse_timestamps")(headers)
+
+
+# ---- blockfile -----------------------------------------------------------------------------
+_uses("rsciio.blockfile._api", "get_header_dtype_list")
+
+
+def blockfile_header_dtype() -> np.dtype:
+    """RosettaSciIO's (little-endian) record layout of the reverse-engineered ASTAR header."""
+    return np.dtype(private("rsciio.blockfile._api", "get_header_dtype_list")("<"))
+
+
+# ---- tvips ---------------------------------------------------------------------------------
+_uses("rsciio.tvips._api", "TVIPS_RECORDER_FRAME_HEADER")
+
+
+def tvips_frame_header_dtype() -> np.dtype:
+    """RosettaSciIO's record layout of a TVIPS recorder frame header (version 2); upstream:
+    rsciio.tvips reads the frame headers only for the time axis and drops the rest."""
+    return np.dtype(private("rsciio.tvips._api", "TVIPS_RECORDER_FRAME_HEADER"))
+
+
+# ---- tiff ----------------------------------------------------------------------------------
 _uses("rsciio.digitalmicrograph._api", "DigitalMicrographReader")
 
 

@@ -78,7 +78,7 @@ def rsciio_log(module: str, level: int = logging.INFO) -> Iterator[list[logging.
     Some readers report facts through their logger only (a skipped sub-file, a
     dropped partial frame, an extrapolated axis); the caller turns the records
     into signal warnings, or drops those it corrects itself. ``module`` is the
-    reader's logger name, e.g. ``rsciio.jeol._api``.
+    reader's logger name (:func:`pynxtools_em_plugin.compat.rsciio.reader_logger`).
     """
     logger = logging.getLogger(module)
     handler = _RecordList(level)
@@ -143,9 +143,15 @@ def signal_from_rsciio(
     source: Path,
     format_name: str,
     context: str,
+    derived: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Signal:
-    """One :class:`Signal` from one RosettaSciIO signal dictionary."""
+    """One :class:`Signal` from one RosettaSciIO signal dictionary.
+
+    Its ``metadata`` is the dictionary's ``original_metadata``, the very tree RosettaSciIO
+    returned; ``derived`` is what the format module computed (:attr:`Signal.derived`).
+    ``metadata`` (a replacement vendor tree) is transitional: only ``tiff.py`` still passes it.
+    """
     md = entry.get("metadata") or {}
     signal_type = str(md.get("Signal", {}).get("signal_type") or "")
     data, axis_dicts = _channels_as_axis(entry["data"], list(entry.get("axes", [])))
@@ -159,12 +165,24 @@ def signal_from_rsciio(
         axes=axes,
         source=source,
         format_name=format_name,
-        metadata=metadata if metadata is not None else entry.get("original_metadata") or {},
+        metadata=metadata if metadata is not None else vendor_tree(entry),
+        derived=derived or {},
         signal_type=signal_type,
         quantity=str(md.get("Signal", {}).get("quantity") or ""),
         context=context,
         warnings=warnings,
     )
+
+
+def vendor_tree(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``original_metadata`` of a RosettaSciIO dictionary, as it is (an empty tree if it has none)."""
+    tree = entry.get("original_metadata")
+    return tree if tree is not None else {}
+
+
+def normalised_metadata(entry: dict[str, Any]) -> dict[str, Any]:
+    """RosettaSciIO's own normalised ``metadata`` of a dictionary (HyperSpy layout)."""
+    return entry.get("metadata") or {}
 
 
 def _channels_as_axis(data: Any, axes: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
@@ -210,16 +228,20 @@ def signals_from_rsciio(
     source: Path,
     format_name: str,
     prepare: Callable[[dict[str, Any]], list[str]] | None = None,
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> list[Signal]:
     """Every signal of a RosettaSciIO result, with its index as context.
 
-    ``prepare`` lets a format module correct one RosettaSciIO dictionary in place
-    (axes, added metadata) before it becomes a Signal; it returns warnings.
+    ``prepare`` lets a format module correct one RosettaSciIO dictionary's data and
+    axes in place before it becomes a Signal (never its ``original_metadata``); it
+    returns warnings. ``derive`` returns the signal's derived values from the
+    (prepared) dictionary.
     """
     signals = []
     for index, entry in enumerate(dicts):
         warnings = prepare(entry) if prepare else []
-        signal = signal_from_rsciio(entry, source, format_name, context=f"signal {index}")
+        derived = derive(entry) if derive else None
+        signal = signal_from_rsciio(entry, source, format_name, context=f"signal {index}", derived=derived)
         signal.warnings.extend(warnings)
         signals.append(signal)
     return signals

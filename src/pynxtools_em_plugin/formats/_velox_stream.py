@@ -6,7 +6,8 @@ pixel ended by 65535. RosettaSciIO decodes the whole stream into a dense array
 (2 GiB for 512 x 512 pixels x 4096 channels of uint16), or, lazily, into a
 sparse array of about 26 bytes per count, before anything is written.
 
-:func:`decoded_on_demand` replaces RosettaSciIO's decoder while its reader runs,
+:func:`decoded_on_demand` replaces RosettaSciIO's decoder while its reader runs
+(through :func:`pynxtools_em_plugin.compat.rsciio.velox_stream_decoder`),
 so that it returns, with its own axes and metadata, a :class:`StreamSpectrumImage`:
 the streams (what the file stores) and the position of every pixel end; a block
 of scan rows is decoded only when asked for (``array[rows]``), which is what the
@@ -15,11 +16,13 @@ streaming writer does, one block at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
+
+from ..compat.rsciio import velox_stream_decoder
 
 _PIXEL_END = 65535
 
@@ -89,27 +92,22 @@ class StreamSpectrumImage:
         return pixel[inside], channel[inside]
 
 
-@contextmanager
-def decoded_on_demand() -> Iterator[None]:
+def decoded_on_demand() -> AbstractContextManager[None]:
     """While RosettaSciIO's Velox reader runs, spectrum streams become :class:`StreamSpectrumImage`."""
-    import rsciio.utils._fei_stream_readers as readers
+    return velox_stream_decoder(_stream_to_image)
 
-    original = readers.stream_to_array
 
-    def stream_to_array(stream, spatial_shape, channels, last_frame, first_frame=0, rebin_energy=1,
-                        sum_frames=True, dtype="uint16", spectrum_image=None):  # fmt: skip
-        if not sum_frames:  # one array per frame: RosettaSciIO's own decoder
-            return original(stream, spatial_shape, channels, last_frame, first_frame, rebin_energy,
-                            sum_frames, dtype, spectrum_image)  # fmt: skip
-        if spectrum_image is None:
-            spectrum_image = StreamSpectrumImage(
-                spatial_shape, channels, range(first_frame, last_frame), rebin_energy, dtype
-            )
-        spectrum_image.add_stream(stream)
-        return spectrum_image
-
-    readers.stream_to_array = stream_to_array
-    try:
-        yield
-    finally:
-        readers.stream_to_array = original
+def _stream_to_image(original: Callable[..., Any], stream: np.ndarray, spatial_shape: tuple[int, int],
+                     channels: int, last_frame: int, first_frame: int = 0, rebin_energy: int = 1,
+                     sum_frames: bool = True, dtype: Any = "uint16", spectrum_image: Any = None) -> Any:  # fmt: skip
+    """RosettaSciIO's decoder call answered with a :class:`StreamSpectrumImage` (one more detector's
+    stream added to it); per-frame arrays (``sum_frames=False``) are left to RosettaSciIO's ``original``."""
+    if not sum_frames:
+        return original(stream, spatial_shape, channels, last_frame, first_frame, rebin_energy,
+                        sum_frames, dtype, spectrum_image)  # fmt: skip
+    if spectrum_image is None:
+        spectrum_image = StreamSpectrumImage(
+            spatial_shape, channels, range(first_frame, last_frame), rebin_energy, dtype
+        )
+    spectrum_image.add_stream(stream)
+    return spectrum_image

@@ -10,8 +10,9 @@ where ASTAR records the pattern, which RosettaSciIO passes on as a cm axis and
 writes back from a cm axis. Turning it into reciprocal space would need the
 effective camera length of that plane, which the file does not define, so it
 is neither a reciprocal calibration nor a specimen length. The scan axes (SX,
-SY in nm) are kept. The header's camera length is stored in units of 0.1 mm;
-``em_plugin/camera_length_mm`` holds it in mm for the mapping table.
+SY in nm) are kept. ``Signal.metadata`` is RosettaSciIO's ``original_metadata``
+(``blockfile_header``). The header's camera length is stored in units of 0.1 mm;
+``camera_length_mm`` in ``Signal.derived`` holds it in mm for the mapping table.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..compat.rsciio import blockfile_header_dtype
 from ..errors import ConversionError
 from ..model import Signal
-from ._rsciio import call_reader, lazily, signals_from_rsciio
+from ._rsciio import call_reader, lazily, signals_from_rsciio, vendor_tree
 
 NAME = "blockfile"
 TITLE = "NanoMegas ASTAR blockfile"
@@ -37,12 +39,12 @@ def sniff(path: Path, head: bytes) -> bool:
     return head.startswith(_MAGIC)
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.blockfile import file_reader
 
     _refuse_damaged_offsets(path)
     dicts = call_reader(path, TITLE, lazily(file_reader))
-    signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path))
+    signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path), derive=_derived)
     for signal in signals:
         signal.quantity = "intensity (8-bit)"
     return signals
@@ -52,9 +54,8 @@ def _refuse_damaged_offsets(path: Path) -> None:
     """RosettaSciIO reads the note up to ``Data_offset_1`` in one call: a damaged offset
     (e.g. 2^32 - 1) would allocate gigabytes before failing. Checked with its own header layout."""
     import numpy as np
-    from rsciio.blockfile._api import get_header_dtype_list
 
-    dtype = np.dtype(get_header_dtype_list("<"))
+    dtype = blockfile_header_dtype()
     with open(path, "rb") as handle:
         header = np.frombuffer(handle.read(dtype.itemsize).ljust(dtype.itemsize, b"\0"), dtype=dtype)[0]
     size = path.stat().st_size
@@ -64,10 +65,12 @@ def _refuse_damaged_offsets(path: Path) -> None:
             raise ConversionError(path, f"{reason}: truncated or damaged")
 
 
+def _header(entry: dict[str, Any]) -> dict[str, Any]:
+    return vendor_tree(entry).get("blockfile_header", {})
+
+
 def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
-    header = entry.get("original_metadata", {}).get("blockfile_header", {})
-    entry["original_metadata"].update(_derived(header))
-    return _fix_axes(entry["axes"], header, path)
+    return _fix_axes(entry["axes"], _header(entry), path)
 
 
 def _fix_axes(axes: list[dict[str, Any]], header: dict[str, Any], path: Path) -> list[str]:
@@ -88,8 +91,8 @@ def _fix_axes(axes: list[dict[str, Any]], header: dict[str, Any], path: Path) ->
     ]
 
 
-def _derived(header: dict[str, Any]) -> dict[str, Any]:
-    camera_length = header.get("Camera_length")
+def _derived(entry: dict[str, Any]) -> dict[str, Any]:
+    camera_length = _header(entry).get("Camera_length")
     if not camera_length:
         return {}
-    return {"em_plugin": {"camera_length_mm": float(camera_length) / _CAMERA_LENGTH_UNITS_PER_MM}}
+    return {"camera_length_mm": float(camera_length) / _CAMERA_LENGTH_UNITS_PER_MM}

@@ -14,19 +14,23 @@ Corrections and additions, pinned by tests:
 
 * RosettaSciIO 0.15 scales *both* navigation axes of a spectrum image with the
   pixel height ``DY``; the width axis gets the pixel width ``DX`` here.
-* ``metadata`` = RosettaSciIO's ``original_metadata`` plus
-  ``rsciio_metadata`` (its normalised metadata: the file header's date and time,
-  which the images lack and get from the file header here, the element list of
-  the map, the map's real time it computes) and ``derived`` (what the mapping
-  table cannot compute: ``atom_types``, the comma-separated elements, and
-  ``dwell_time`` = ``PixelAverage`` x ``PixelTime`` in µs, the per-pixel time
-  RosettaSciIO also uses for the map's real time).
+* ``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (the XML header).
+  ``Signal.derived`` holds ``rosettasciio_metadata`` (its normalised metadata:
+  the file header's date and time, which the images lack and get from the file
+  header here, the element list of the map, the map's real time it computes),
+  ``atom_types`` (the comma-separated elements) and ``dwell_time`` =
+  ``PixelAverage`` x ``PixelTime`` in µs (the per-pixel time RosettaSciIO also
+  uses for the map's real time): what the mapping table cannot compute.
 * A ``.bcf`` spectrum-image stream is walked before decoding (``_bcf_check``):
   RosettaSciIO's decoder has no bounds checks and crashes the process on a
   truncated or damaged file.
 * ``.spx``: RosettaSciIO drops the sample-information block (sample name and
   description) and the spectrum description; they are read here from the XML
-  text (ElementTree) into ``Sample information`` and ``Spectrum description``.
+  text (ElementTree) into ``Signal.derived``: ``sample_information``
+  (``Name``, ``Description``) and ``spectrum_description``.
+
+RosettaSciIO's ``.bcf``/``.spx`` readers and its container reader are private
+names, used through :mod:`pynxtools_em_plugin.compat.rsciio`.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
+from ..compat.rsciio import bcf_hypermap_streams, read_bcf, read_spx
 from ..errors import ConversionError
 from ..model import Signal
 from . import read_head
 from ._bcf_check import DamagedStream, check_hypermap
-from ._rsciio import call_reader, signal_from_rsciio
+from ._rsciio import call_reader, normalised_metadata, signal_from_rsciio, vendor_tree
 
 NAME = "bruker"
 TITLE = "Bruker Esprit"
@@ -67,7 +72,7 @@ def is_spx(head: bytes) -> bool:
     return text.startswith(b"<") and _SPX_ROOT.search(text) is not None
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     if is_bcf(read_head(path)):
         return _read_bcf(path)
     return _read_spx(path)
@@ -75,9 +80,7 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
 
 # ---- .bcf ---------------------------------------------------------------
 def _read_bcf(path: Path) -> list[Signal]:
-    from rsciio.bruker._api import bcf_reader
-
-    dicts = call_reader(path, TITLE, bcf_reader, lazy=True, index="all")
+    dicts = call_reader(path, TITLE, read_bcf, lazy=True, index="all")
     _check_spectrum_images(path)
     header = _file_header(dicts)
     signals = []
@@ -85,30 +88,30 @@ def _read_bcf(path: Path) -> list[Signal]:
         if _is_spectrum_image(entry):
             _fix_width_scale(entry)
             entry["data"] = _DecodedOnWrite(entry["data"], path)
-        metadata = _metadata(entry, header)
-        title = str(entry.get("metadata", {}).get("General", {}).get("title") or "")
+        title = str(normalised_metadata(entry).get("General", {}).get("title") or "")
         context = f"signal {index} ({title})" if title else f"signal {index}"
-        signals.append(signal_from_rsciio(entry, path, NAME, context=context, metadata=metadata))
+        signals.append(signal_from_rsciio(entry, path, NAME, context=context, derived=_derived(entry, header)))
     return signals
 
 
 def _check_spectrum_images(path: Path) -> None:
     """Refuse a damaged hypermap stream before RosettaSciIO's unchecked decoder reads it (see ``_bcf_check``)."""
-    from rsciio.bruker._api import BCF_reader, SFS_reader
-
-    index = None
     try:
-        bcf = BCF_reader(str(path))
-        rows, columns = int(bcf.header.image.height), int(bcf.header.image.width)
-        for index in bcf.available_indexes:
-            item = SFS_reader(str(path)).get_file(f"EDSDatabase/SpectrumData{index}")
-            blocks, block_size = item.get_iter_and_properties()[:2]
-            check_hypermap(blocks, block_size, rows, columns)
-    except DamagedStream as exc:
-        raise ConversionError(path, f"looks like {TITLE} but its spectrum image {index} is damaged: {exc}") from exc
+        rows, columns, streams = bcf_hypermap_streams(str(path))
+        for index, blocks, block_size in streams:
+            _check_stream(path, index, blocks, block_size, rows, columns)
+    except ConversionError:
+        raise
     except Exception as exc:  # the container reader raises anything on damaged bytes
         detail = f"{type(exc).__name__}: {exc}"
         raise ConversionError(path, f"looks like {TITLE} but cannot be read: truncated or damaged ({detail})") from exc
+
+
+def _check_stream(path: Path, index: int, blocks: Any, block_size: int, rows: int, columns: int) -> None:
+    try:
+        check_hypermap(blocks, block_size, rows, columns)
+    except DamagedStream as exc:
+        raise ConversionError(path, f"looks like {TITLE} but its spectrum image {index} is damaged: {exc}") from exc
 
 
 def _is_spectrum_image(entry: dict[str, Any]) -> bool:
@@ -126,7 +129,7 @@ def _file_header(dicts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _fix_width_scale(entry: dict[str, Any]) -> None:
     """Width axis of a spectrum image: pixel width DX (RosettaSciIO 0.15 uses DY for both)."""
-    pixel_width = entry.get("original_metadata", {}).get("Microscope", {}).get("DX")
+    pixel_width = vendor_tree(entry).get("Microscope", {}).get("DX")
     width = entry["axes"][1]
     if pixel_width is not None and width.get("units") == "µm":
         width["scale"] = float(pixel_width)
@@ -172,14 +175,12 @@ class _DecodedOnWrite:
 
 # ---- .spx ---------------------------------------------------------------
 def _read_spx(path: Path) -> list[Signal]:
-    from rsciio.bruker._api import spx_reader
-
-    dicts = call_reader(path, TITLE, spx_reader)
+    dicts = call_reader(path, TITLE, read_spx)
     extras = _spx_extras(path)
     signals = []
     for index, entry in enumerate(dicts):
-        metadata = {**_metadata(entry, {}), **extras}
-        signals.append(signal_from_rsciio(entry, path, NAME, context=f"signal {index}", metadata=metadata))
+        derived = {**_derived(entry, {}), **extras}
+        signals.append(signal_from_rsciio(entry, path, NAME, context=f"signal {index}", derived=derived))
     return signals
 
 
@@ -197,35 +198,29 @@ def _spx_extras(path: Path) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     description = spectrum.findtext("./TRTHeaderedClass/TRTBase/Description")
     if description:
-        extras["Spectrum description"] = description.strip()
+        extras["spectrum_description"] = description.strip()
     sample = spectrum.find(".//ClassInstance[@Type='TSampleInformation']")
     if sample is not None:
         info = {"Name": sample.get("Name"), "Description": sample.findtext("./TRTBase/Description")}
-        extras["Sample information"] = {key: value.strip() for key, value in info.items() if value}
+        extras["sample_information"] = {key: value.strip() for key, value in info.items() if value}
     return extras
 
 
-# ---- metadata -------------------------------------------------------------
-def _metadata(entry: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
-    """Vendor tree + RosettaSciIO's normalised metadata + values the table cannot compute."""
-    metadata = dict(entry.get("original_metadata") or {})
-    normalised = {key: dict(value) if isinstance(value, dict) else value for key, value in entry["metadata"].items()}
+# ---- derived values ---------------------------------------------------------
+def _derived(entry: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
+    """RosettaSciIO's normalised metadata (with the file header's date and time) and the
+    values the table cannot compute."""
+    normalised = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in normalised_metadata(entry).items()
+    }
     general = normalised.setdefault("General", {})
     for key, value in header.items():
         general.setdefault(key, value)
-    metadata["rsciio_metadata"] = normalised
-    derived = _derived(metadata, normalised)
-    if derived:
-        metadata["derived"] = derived
-    return metadata
-
-
-def _derived(metadata: dict[str, Any], normalised: dict[str, Any]) -> dict[str, Any]:
-    derived: dict[str, Any] = {}
+    derived: dict[str, Any] = {"rosettasciio_metadata": normalised}
     elements = normalised.get("Sample", {}).get("elements")
     if elements:
         derived["atom_types"] = ", ".join(str(element) for element in elements)
-    dsp = metadata.get("DSP Configuration", {})
+    dsp = vendor_tree(entry).get("DSP Configuration", {})
     with contextlib.suppress(KeyError, TypeError, ValueError):
         derived["dwell_time"] = float(dsp["PixelAverage"]) * float(dsp["PixelTime"])
     return derived

@@ -36,7 +36,7 @@ def sniff(path: Path, head: bytes) -> bool:
     return byte_order in (0, 1)
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.digitalmicrograph import file_reader
 
     dicts = call_reader(path, TITLE, file_reader)

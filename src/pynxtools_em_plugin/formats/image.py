@@ -11,6 +11,12 @@ is "really grey" by comparing the G and B channels only (it compares them
 twice), so an image whose red channel differs (G == B, e.g. a red overlay)
 loses its colour. Such files are re-decoded here and kept as RGB(A).
 
+``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (the EXIF tags it
+read). ``Signal.derived`` holds ``pillow`` (Pillow's ``image_format``, colour
+``mode`` and ``info``: PNG text chunks, dpi...) and ``exif_datetime`` (the EXIF
+time as ISO 8601, see :func:`exif_datetime`). A plain image is never claimed as
+a NOMAD entry of its own (:func:`nomad_claims`).
+
 The small helpers :func:`exif_datetime` and :func:`uncalibrated_warning` are
 shared with the TIFF module.
 """
@@ -24,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Signal
-from ._rsciio import call_reader, signal_from_rsciio
+from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
 
 NAME = "image"
 TITLE = "Plain image (PNG, JPEG, BMP)"
@@ -48,22 +54,38 @@ def _is_bmp(head: bytes) -> bool:
     return int.from_bytes(head[14:18], "little") in _BMP_DIB_HEADER_SIZES
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.image import file_reader
 
     entry = call_reader(path, TITLE, file_reader)[0]
-    metadata = {**_pillow_info(path), **(entry.get("original_metadata") or {})}
+    derived = _derived(path, vendor_tree(entry))
     note = _keep_colour(path, entry)
-    if isinstance(metadata.get("exif_tags"), dict):
-        stamp = exif_datetime(metadata["exif_tags"].get("DateTimeOriginal") or metadata["exif_tags"].get("DateTime"))
-        if stamp:
-            metadata["normalised"] = {"exif_datetime": stamp}
-    signal = signal_from_rsciio(entry, path, NAME, context=metadata.get("image_format", "image"), metadata=metadata)
+    image_format = derived.get("pillow", {}).get("image_format") or "image"
+    signal = signal_from_rsciio(entry, path, NAME, context=image_format, derived=derived)
     if note:
         signal.warnings.append(f"{path.name}: {note}")
     if not any(axis.get("units") for axis in entry["axes"]):
-        signal.warnings.append(uncalibrated_warning(path, f"a plain {metadata.get('image_format', 'image')} file"))
+        signal.warnings.append(uncalibrated_warning(path, f"a plain {image_format} file"))
     return [signal]
+
+
+def nomad_claims(path: Path) -> bool:
+    """Never: a plain photo is not an electron-microscopy acquisition of its own."""
+    return False
+
+
+def _derived(path: Path, tree: dict[str, Any]) -> dict[str, Any]:
+    """Pillow's facts about the file and the EXIF time as ISO 8601."""
+    derived: dict[str, Any] = {}
+    pillow = _pillow_info(path)
+    if pillow:
+        derived["pillow"] = pillow
+    exif = tree.get("exif_tags")
+    if isinstance(exif, dict):
+        stamp = exif_datetime(exif.get("DateTimeOriginal") or exif.get("DateTime"))
+        if stamp:
+            derived["exif_datetime"] = stamp
+    return derived
 
 
 def exif_datetime(value: Any) -> str | None:

@@ -2,9 +2,10 @@
 
 Binary parsing is RosettaSciIO's (``rsciio.jeol``). An ``.ASW`` project names
 the files of its ``Sample/`` folder; read through the ``.ASW``, every file of
-the project becomes one signal and carries the project tree (``asw``), its
-own ``ViewData`` record (``asw_viewdata``) and, added here, the ``ViewInfo``
-and ``SampleInfo`` records it belongs to (``asw_viewinfo``, ``asw_sample``).
+the project becomes one signal and carries the project tree (``asw``) and its
+own ``ViewData`` record (``asw_viewdata``); the ``ViewInfo`` and ``SampleInfo``
+records it belongs to are picked out of the project tree here, into
+``Signal.derived`` (``asw_viewinfo``, ``asw_sample``).
 Each ``.img``/``.map``/``.pts``/``.eds`` file also converts on its own. Given
 together with the ``.ASW``, the files it names are its companions and are read
 once, through the ``.ASW``.
@@ -25,7 +26,9 @@ not used.
 
 Element maps (``.map``) are titled with their element and X-ray line
 (``"C K element map"``); element, line, atomic number and the channel window
-are recorded under ``normalised/element_map`` in the vendor metadata.
+are recorded as ``element_map`` in ``Signal.derived``, next to
+``acquisition_date``/``acquisition_time`` (RosettaSciIO's decoding of the
+file's OLE date). ``Signal.metadata`` is RosettaSciIO's ``original_metadata``.
 
 RosettaSciIO picks the sub-format by the file-name ending, so a JEOL file that
 was renamed is reported as such instead of being read as something else.
@@ -39,9 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from ..compat.rsciio import parse_jeol_tree, reader_logger
 from ..errors import ConversionError
 from ..model import Signal
-from ._rsciio import call_reader, rsciio_log, signal_from_rsciio
+from ._rsciio import call_reader, normalised_metadata, rsciio_log, signal_from_rsciio, vendor_tree
 
 NAME = "jeol"
 TITLE = "JEOL Analysis Station"
@@ -55,7 +59,6 @@ _PTS_FORM = b"PTTDFILE"
 _IMG_POSITIONS_AT = 36
 #: Integer types tried for the summed spectrum image, smallest first.
 _SI_DTYPES = (np.uint8, np.uint16, np.uint32)
-_LOGGER = "rsciio.jeol._api"
 #: What RosettaSciIO logs when it leaves out a partially acquired last sweep.
 _PARTIAL_SWEEP = "frame (sweep) is incomplete"
 
@@ -126,7 +129,7 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     kind = _kind(_head(path))
     if kind is None:
         raise ConversionError(path, f"is not a {TITLE} file")
@@ -136,13 +139,13 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
             path, f"is a JEOL {kind} file named '{path.suffix}'; RosettaSciIO reads it only as {endings}: rename it"
         )
     _check_image_sizes(path, kind)
-    with rsciio_log(_LOGGER) as records:
+    with rsciio_log(reader_logger("jeol")) as records:
         dicts = _read_dicts(path, records)
     partial = any(_PARTIAL_SWEEP in record.getMessage() for record in records)
     signals = [_signal(entry, path, index) for index, entry in enumerate(dicts)]
     if partial:
         for entry, signal in zip(dicts, signals, strict=True):
-            if "PTTD Data" in entry["original_metadata"]:
+            if "PTTD Data" in vendor_tree(entry):
                 signal.warnings.extend(_partial_sweep_note(_pts_path(path, entry), signal))
     messages = (record.getMessage() for record in records)
     signals[0].warnings.extend(f"{path.name}: {m}" for m in messages if _PARTIAL_SWEEP not in m)
@@ -164,14 +167,12 @@ def _check_image_sizes(path: Path, kind: str) -> None:
 
 def _image_size(path: Path) -> tuple[tuple[int, int] | None, int]:
     """(width, height) the header of an ``.img``/``.map`` declares and the number of pixels it holds."""
-    from rsciio.jeol._api import _parsejeol
-
     try:
         with open(path, "rb") as handle:
             handle.seek(_IMG_POSITIONS_AT)
             data_position = struct.unpack("<3I", handle.read(12))[2]
             handle.seek(data_position + 12)
-            image = _parsejeol(handle)["Image"]
+            image = parse_jeol_tree(handle)["Image"]
         width, height = (int(n) for n in image["Size"])
         return (width, height), int(np.size(image["Bits"]))
     except Exception:  # unreadable header: RosettaSciIO reports it
@@ -180,12 +181,10 @@ def _image_size(path: Path) -> tuple[tuple[int, int] | None, int]:
 
 def _project_images(path: Path):
     """The ``.img``/``.map`` files an ``.ASW`` project names, as RosettaSciIO finds them."""
-    from rsciio.jeol._api import _parsejeol
-
     try:
         with open(path, "rb") as handle:
             handle.seek(12)
-            tree = _parsejeol(handle)
+            tree = parse_jeol_tree(handle)
         for sample in (tree.get("SampleInfo") or {}).values():
             for view in (sample.get("ViewInfo") or {}).values():
                 for item in (view.get("ViewData") or {}).values():
@@ -222,7 +221,7 @@ def _read_dicts(path: Path, records: list) -> list[dict]:
 
 def _pts_path(path: Path, entry: dict[str, Any]) -> Path:
     """The ``.pts`` file of a signal: ``path`` itself or, in a project, the file it names."""
-    filename = (entry["original_metadata"].get("asw_viewdata") or {}).get("Filename")
+    filename = (vendor_tree(entry).get("asw_viewdata") or {}).get("Filename")
     if not filename:
         return path
     return path.parent.joinpath(*str(filename).split("\\"))
@@ -240,7 +239,7 @@ def _partial_sweep_note(pts: Path, signal: Signal) -> list[str]:
 
     height, width = signal.shape[:2]
     try:
-        with rsciio_log(_LOGGER):
+        with rsciio_log(reader_logger("jeol")):
             sweeps = file_reader(
                 str(pts),
                 sum_frames=False,
@@ -272,15 +271,12 @@ def _sweeps_announced(tree: dict[str, Any]) -> Any:
 
 
 def _signal(entry: dict[str, Any], path: Path, index: int) -> Signal:
-    md = entry.get("metadata") or {}
-    tree = entry.setdefault("original_metadata", {})
-    general = md.get("General", {})
+    tree = vendor_tree(entry)
+    general = normalised_metadata(entry).get("General", {})
     source = str(general.get("original_filename") or path.name)
-    tree["normalised"] = _normalised(tree, general)
-    if "asw" in tree:
-        tree.update(_project_records(tree["asw"], tree.get("asw_viewdata") or {}))
-    signal = signal_from_rsciio(entry, path, NAME, context=f"{source} (signal {index})")
-    element = tree["normalised"].get("element_map")
+    derived = _derived(tree, general)
+    signal = signal_from_rsciio(entry, path, NAME, context=f"{source} (signal {index})", derived=derived)
+    element = derived.get("element_map")
     if element:
         line = f"{element['element']} {element['line']}".strip()
         signal.title = f"{line} element map"
@@ -292,16 +288,18 @@ def _signal(entry: dict[str, Any], path: Path, index: int) -> Signal:
     return signal
 
 
-def _normalised(tree: dict[str, Any], general: dict[str, Any]) -> dict[str, Any]:
+def _derived(tree: dict[str, Any], general: dict[str, Any]) -> dict[str, Any]:
     """Values derived here for the mapping table: the acquisition date and time that
-    RosettaSciIO decoded from the file's OLE date (local time, no zone) and, for an
-    element map, its element and line."""
+    RosettaSciIO decoded from the file's OLE date (local time, no zone), for an element
+    map its element and line, and for a file of a project its view and sample records."""
     result: dict[str, Any] = {}
     if general.get("date") and general.get("time"):
         result["acquisition_date"] = general["date"]
         result["acquisition_time"] = general["time"]
     if "Map" in tree:
         result["element_map"] = _element_map(tree["Map"])
+    if "asw" in tree:
+        result.update(_project_records(tree["asw"], tree.get("asw_viewdata") or {}))
     return result
 
 

@@ -20,8 +20,11 @@ Thermo Fisher software (Velox, EPU, Tomo) writes an ``FEI1``/``FEI2`` extended
 header (MRC2014 ``EXTTYP``) that RosettaSciIO does not parse. Its first
 metadata block is decoded here (layout from Thermo Fisher's published
 "MRC2014 extended header" specification): only the fields whose bit is set in
-the block's validity bitmasks are kept, under ``fei_extended_header``, and the
-detector that took the image is added as ``em_plugin/detector_name``.
+the block's validity bitmasks are kept, as ``fei_extended_header`` in
+``Signal.derived`` (our own parse: ``Signal.metadata`` stays RosettaSciIO's
+``original_metadata``), and the detector that took the image as
+``detector_name`` there too. A DE ``_info.txt`` given alone is refused with a
+clear message (:func:`lone_companion`).
 """
 
 from __future__ import annotations
@@ -33,9 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConversionError
 from ..model import Signal
-from ._rsciio import call_reader, lazily, signals_from_rsciio
+from ._rsciio import call_reader, lazily, signals_from_rsciio, vendor_tree
 
 NAME = "mrc"
 TITLE = "MRC (Direct Electron, Thermo Fisher)"
@@ -126,16 +128,23 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
     ]
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def lone_companion(path: Path) -> str | None:
+    """A DE ``_info.txt`` holds no image data: its movie is what converts."""
+    if path.suffix.lower() == ".txt" or not _has_mrc_header(path):
+        return "is a Direct Electron _info.txt without image data; pass its _movie.mrc file"
+    return None
+
+
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.mrc import file_reader
 
-    if path.suffix.lower() == ".txt" or not _has_mrc_header(path):
-        raise ConversionError(path, "is a Direct Electron _info.txt without image data; pass its _movie.mrc file")
-    info = next((c for c in companion_files if c.suffix.lower() == ".txt"), None)
+    info = next((c for c in companions if c.suffix.lower() == ".txt"), None)
     metadata_file = str(info) if info is not None else "auto"
     dicts = call_reader(path, TITLE, lazily(file_reader), metadata_file=metadata_file)
-    fei = read_fei_extended_header(path)
-    signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path, fei))
+    derived = _fei_derived(read_fei_extended_header(path))
+    signals = signals_from_rsciio(
+        dicts, path, NAME, prepare=lambda entry: _prepare(entry, path), derive=lambda entry: derived
+    )
     for signal in signals:
         signal.simulated = _from_camera_simulator(signal.metadata)
     return signals
@@ -146,23 +155,22 @@ def _from_camera_simulator(metadata: dict[str, Any]) -> bool:
     return str(metadata.get("de_metadata", {}).get("Camera Model", "")).strip().lower() == "desim"
 
 
-def _prepare(entry: dict[str, Any], path: Path, fei: dict[str, Any] | None) -> list[str]:
-    metadata = entry.setdefault("original_metadata", {})
-    if fei:
-        metadata["fei_extended_header"] = fei
-        metadata.update(_fei_detector(fei))
-    return _fix_de_axes(entry, path) if "de_metadata" in metadata else []
+def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
+    return _fix_de_axes(entry, path) if "de_metadata" in vendor_tree(entry) else []
 
 
 def _has_mrc_header(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return is_mrc(handle.read(1024))
+    try:
+        with open(path, "rb") as handle:
+            return is_mrc(handle.read(1024))
+    except OSError:
+        return False
 
 
 # ---- Direct Electron --------------------------------------------------------
 def _fix_de_axes(entry: dict[str, Any], path: Path) -> list[str]:
     """Scales from the DE info file by axis name (see module docstring)."""
-    info = entry["original_metadata"]["de_metadata"]
+    info = vendor_tree(entry)["de_metadata"]
     scanning = info.get("Scan - Enable") == "Enable"
     detector = False
     for axis in entry["axes"]:
@@ -227,11 +235,13 @@ def read_fei_extended_header(path: Path) -> dict[str, Any]:
     return fields
 
 
-def _fei_detector(fei: dict[str, Any]) -> dict[str, Any]:
-    """The detector of the image: FEI blocks name both the STEM detector and the camera,
-    the instrument mode (2 = STEM) says which one took it. Added as ``em_plugin/detector_name``."""
+def _fei_derived(fei: dict[str, Any]) -> dict[str, Any]:
+    """The FEI block and the detector of the image: FEI blocks name both the STEM detector and
+    the camera, the instrument mode (2 = STEM) says which one took it."""
+    if not fei:
+        return {}
     key = "STEM Detector name" if fei.get("Instrument mode") == _FEI_STEM_MODE else "Camera name"
-    return {"em_plugin": {"detector_name": fei[key]}} if fei.get(key) else {}
+    return {"fei_extended_header": fei, **({"detector_name": fei[key]} if fei.get(key) else {})}
 
 
 def _fei_dtype(version: int) -> tuple[np.dtype, tuple]:

@@ -2,9 +2,10 @@
 
 Parsing is RosettaSciIO's (``rsciio.msa``); its ``original_metadata`` holds
 every ``#KEYWORD`` of the header under its raw name (with any unit suffix, e.g.
-``"BEAMKV   -kV"``). Three things are added or corrected here:
+``"BEAMKV   -kV"``); it is ``Signal.metadata`` as RosettaSciIO returned it. Three
+things are added or corrected here:
 
-* ``normalised/<KEYWORD>``: every keyword under its bare name, numbers in the
+* ``keywords/<KEYWORD>`` in ``Signal.derived``: every keyword under its bare name, numbers in the
   unit ISO 22029 defines for it (kV, µA, nA, nm, mrad, ms, s, degree, mm...).
   A unit suffix that differs from the standard one is converted with pint; one
   that cannot be understood leaves the keyword out (with a warning). The
@@ -36,10 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from ..compat.rsciio import msa_numeric_keywords, reader_logger
 from ..errors import ConversionError
 from ..model import Signal
 from ..units import convert_values, parse_unit
-from ._rsciio import call_reader, rsciio_log, signal_from_rsciio
+from ._rsciio import call_reader, rsciio_log, signal_from_rsciio, vendor_tree
 
 NAME = "msa"
 TITLE = "EMSA/MSA spectrum (ISO 22029)"
@@ -97,22 +99,22 @@ def sniff(path: Path, head: bytes) -> bool:
     return first.startswith(b"#FORMAT") and b"EMSA" in first
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.msa import file_reader
 
-    with rsciio_log("rsciio.msa._api", logging.WARNING) as records:
+    with rsciio_log(reader_logger("msa"), logging.WARNING) as records:
         entry = call_reader(path, TITLE, file_reader)[0]
     if np.size(entry["data"]) == 0:
         raise ConversionError(path, "has an EMSA/MSA header but no spectrum data: truncated?")
-    keywords = entry.setdefault("original_metadata", {})
+    raw = vendor_tree(entry)
     warnings = [f"{path.name}: {' '.join(record.getMessage().split())}" for record in records]
-    _check_npoints(keywords, np.size(entry["data"]), path, warnings)
-    keywords["normalised"] = normalised_keywords(keywords, path, warnings)
+    _check_npoints(raw, np.size(entry["data"]), path, warnings)
+    keywords = normalised_keywords(raw, path, warnings)
     _fix_x_axis(entry, keywords, path, warnings)
-    signal = signal_from_rsciio(entry, path, NAME, context="spectrum")
-    units = physical_units(keywords["normalised"].get("YUNITS"))
+    signal = signal_from_rsciio(entry, path, NAME, context="spectrum", derived={"keywords": keywords})
+    units = physical_units(keywords.get("YUNITS"))
     if units:
-        signal.quantity = f"{keywords['normalised'].get('YLABEL') or 'intensity'} ({units})"
+        signal.quantity = f"{keywords.get('YLABEL') or 'intensity'} ({units})"
     signal.warnings.extend(warnings)
     return [signal]
 
@@ -136,10 +138,10 @@ def msa_unit(units: str) -> str:
 
 
 def normalised_keywords(keywords: dict[str, Any], path: Path, warnings: list[str]) -> dict[str, Any]:
-    """Every keyword under its bare name, numbers in their ISO 22029 unit."""
+    """Every keyword under its bare name, numbers in their ISO 22029 unit (``keywords`` is the vendor tree)."""
     result: dict[str, Any] = {}
     for raw, value in keywords.items():
-        if raw == "normalised" or value is None:
+        if value is None:
             continue
         name, units = split_keyword(raw)
         if name in _numeric_keywords() and not _is_number(value):
@@ -184,7 +186,8 @@ def physical_units(yunits: Any) -> str:
 
 
 def _fix_x_axis(entry: dict[str, Any], keywords: dict[str, Any], path: Path, warnings: list[str]) -> None:
-    """Unit from ``"Label (unit)"``; the file's X column where the calibration disagrees or is unreadable."""
+    """Unit from ``"Label (unit)"``; the file's X column where the calibration disagrees or is unreadable
+    (``keywords``: the normalised keywords)."""
     axis = entry["axes"][0]
     match = _UNIT_IN_PARENTHESES.fullmatch(str(axis.get("units") or ""))
     if match:
@@ -194,7 +197,7 @@ def _fix_x_axis(entry: dict[str, Any], keywords: dict[str, Any], path: Path, war
             axis["name"] = label
     axis["units"] = msa_unit(str(axis.get("units") or ""))
     unreadable = {key: axis.get(field) for key, field in _CALIBRATION.items() if not _is_number(axis.get(field, 0.0))}
-    xy = str(keywords["normalised"].get("DATATYPE", "")).strip().upper() == "XY"
+    xy = str(keywords.get("DATATYPE", "")).strip().upper() == "XY"
     from_x_column = xy and _use_x_column(axis, path, warnings, check=not unreadable)
     if unreadable:
         _report_unreadable(axis, unreadable, from_x_column, path, warnings)
@@ -235,9 +238,7 @@ def _use_x_column(axis: dict[str, Any], path: Path, warnings: list[str], check: 
 @cache
 def _numeric_keywords() -> frozenset[str]:
     """Keywords RosettaSciIO reads as numbers (a value it cannot read stays text)."""
-    from rsciio.msa._api import keywords
-
-    return frozenset(name for name, spec in keywords.items() if spec.get("dtype") is float)
+    return msa_numeric_keywords()
 
 
 def x_column(path: Path) -> np.ndarray | None:

@@ -60,7 +60,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.emd import file_reader
 
     dicts = call_reader(path, TITLE, lazily(file_reader))

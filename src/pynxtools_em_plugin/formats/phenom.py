@@ -11,26 +11,28 @@ longer image side), centred on it.
 Corrections and additions, pinned by tests:
 
 * Maps: RosettaSciIO reads the map's rectangle but discards it and scales every
-  map as if it covered the whole field. The rectangle is captured here (subclass
-  :class:`_ElidReader` keeps the four numbers read just before the map's colour
-  intensities), stored as ``.../EDS/rectangle`` like a region's, and the pixel
-  size is ``(right - left) * field / width`` (same as RosettaSciIO's for a map of
-  the whole field; square pixels, as the rectangles are square).
+  map as if it covered the whole field. The rectangle is captured
+  (:func:`pynxtools_em_plugin.compat.rsciio.read_elid` keeps the four numbers read
+  just before the map's colour intensities), stored as ``map_rectangle`` in
+  ``Signal.derived``, and the pixel size is ``(right - left) * field / width``
+  (same as RosettaSciIO's for a map of the whole field; square pixels, as the
+  rectangles are square).
 * Truncated files: RosettaSciIO's reader loops forever when the file ends
-  inside the bzip2 stream; :class:`_ElidReader` raises instead.
+  inside the bzip2 stream; ``read_elid`` raises instead.
 * Line scans: RosettaSciIO gives a point index; here the axis is the distance
   along the line from ``begin`` to ``end`` (points assumed at both ends).
 * RosettaSciIO labels times with the zone of the computer that *reads* the file
   (``General/time_zone`` = local zone). ELID times carry no zone; the table maps
   the vendor ``time``, which gets the assumed zone and a note. An analysis has
   the time of its image (ELID records no other).
-* ``derived`` holds what the table cannot compute: quantities recorded as value
+* ``Signal.metadata`` is RosettaSciIO's ``original_metadata``; ``Signal.derived``
+  holds what the table cannot compute: quantities recorded as value
   + unit, converted (pint) from the *recorded* unit to V, A, s, m; the high
   voltage as a magnitude (Phenom records the negative cathode potential); for
   images only (an analysis carries a copy of its image's metadata) the dwell
   time, field of view and imaging detector(s) (``mixFactor`` > 0).
-* ``ELID`` holds the item's label and the file-format version, so that a
-  thumbnail without vendor metadata still has its provenance.
+* ``elid`` (in ``Signal.derived``) holds the item's label and the file-format
+  version, so that a thumbnail without vendor metadata still has its provenance.
 
 Not read (RosettaSciIO 0.15 skips them): project-level analyses of format
 versions >= 1 that belong to no image.
@@ -41,13 +43,13 @@ from __future__ import annotations
 import bz2
 import math
 import struct
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..compat.rsciio import MAP_RECTANGLE, read_elid
 from ..model import Signal
 from ..units import convert_values
-from ._rsciio import call_reader, signal_from_rsciio
+from ._rsciio import call_reader, normalised_metadata, signal_from_rsciio, vendor_tree
 
 NAME = "phenom"
 TITLE = "Thermo Fisher Phenom ELID"
@@ -104,71 +106,28 @@ def _decompressed_start(path: Path) -> tuple[bytes, bool]:
     return start, False
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
-    reader = _reader_class()
-    dicts = call_reader(path, TITLE, lambda name: reader(name).dictionaries)
+def read(path: Path, companions: list[Path]) -> list[Signal]:
+    dicts = call_reader(path, TITLE, read_elid)
     version = elid_version(path)
     signals = []
     for index, entry in enumerate(dicts):
-        _calibrate_analysis_axes(entry)
-        metadata = _metadata(entry, version)
-        signals.append(signal_from_rsciio(entry, path, NAME, context=f"signal {index}", metadata=metadata))
+        rectangle = entry.pop(MAP_RECTANGLE, None)
+        _calibrate_analysis_axes(entry, rectangle)
+        derived = _derived(entry, version, rectangle)
+        signals.append(signal_from_rsciio(entry, path, NAME, context=f"signal {index}", derived=derived))
     return signals
 
 
-@cache
-def _reader_class() -> type:
-    """RosettaSciIO's ELID reader, keeping the map rectangle it reads and discards and
-    failing (instead of looping forever) on a truncated file."""
-    from collections import deque
-
-    from rsciio.phenom._api import ElidReader
-
-    class _ElidReader(ElidReader):
-        def __init__(self, pathname: str):
-            self._recent_floats: deque[float] = deque(maxlen=4)
-            self._map_rectangle: tuple[float, ...] = ()
-            super().__init__(pathname)
-
-        def _read(self, size: int = 1) -> bytes:
-            # RosettaSciIO's own, which loops forever when the file ends inside the stream
-            data = self._decompressor.decompress(b"", size)
-            while self._decompressor.needs_input:
-                chunk = self._file.read(self._block_size)
-                if not chunk:
-                    raise EOFError("the file ends inside its compressed stream")
-                data += self._decompressor.decompress(chunk, size - len(data))
-            return data
-
-        def _read_float64(self) -> float:
-            value = super()._read_float64()
-            self._recent_floats.append(value)
-            return value
-
-        def _read_float64s(self) -> list[float]:
-            # only a map analysis reads a float list: its colour intensities, right after the rectangle
-            self._map_rectangle = tuple(self._recent_floats)
-            return super()._read_float64s()
-
-        def _read_MapAnalysis(self, label: str, am: dict) -> dict:
-            entry = super()._read_MapAnalysis(label, am)
-            eds = entry["original_metadata"]["acquisition"]["scan"]["detectors"]["EDS"]
-            eds["rectangle"] = dict(zip(("left", "top", "right", "bottom"), self._map_rectangle, strict=True))
-            return entry
-
-    return _ElidReader
-
-
-def _calibrate_analysis_axes(entry: dict[str, Any]) -> None:
+def _calibrate_analysis_axes(entry: dict[str, Any], rectangle: dict[str, float] | None) -> None:
     """Map and line-scan positions from their geometry, in fractions of the scan field."""
-    scan = entry.get("original_metadata", {}).get("acquisition", {}).get("scan", {})
+    scan = vendor_tree(entry).get("acquisition", {}).get("scan", {})
     eds = scan.get("detectors", {}).get("EDS", {})
     axes = entry.get("axes", [])
     if "fieldSize" not in scan:
         return
     field = float(scan["fieldSize"]) * float(scan.get("scanScale", 1))  # metres
-    if "rectangle" in eds and len(axes) == 3:
-        _scale_map(axes, eds["rectangle"], field)
+    if rectangle and len(axes) == 3:
+        _scale_map(axes, rectangle, field)
     elif "begin" in eds and "end" in eds and len(axes) == 2:
         _scale_line(axes, eds["begin"], eds["end"], field)
 
@@ -188,17 +147,19 @@ def _scale_line(axes: list[dict[str, Any]], begin: dict[str, float], end: dict[s
     points.update(name="distance along the line", units="m", scale=step, offset=0.0)
 
 
-def _metadata(entry: dict[str, Any], version: int | None) -> dict[str, Any]:
-    metadata = dict(entry.get("original_metadata") or {})
-    label = entry.get("metadata", {}).get("General", {}).get("title")
-    metadata["ELID"] = {"label": label, "format_version": version}
-    derived = _quantities(metadata, _QUANTITIES)
-    if not _is_analysis(metadata):
-        derived.update(_quantities(metadata, _IMAGE_QUANTITIES))
-        derived.update(_image_scan(metadata))
-    if derived:
-        metadata["derived"] = derived
-    return metadata
+def _derived(entry: dict[str, Any], version: int | None, rectangle: dict[str, float] | None) -> dict[str, Any]:
+    """What the table cannot compute (SI quantities, field of view, imaging detector), the
+    item's label and file-format version, and a map's rectangle."""
+    tree = vendor_tree(entry)
+    label = normalised_metadata(entry).get("General", {}).get("title")
+    derived: dict[str, Any] = {"elid": {"label": label, "format_version": version}}
+    if rectangle:
+        derived["map_rectangle"] = rectangle
+    derived.update(_quantities(tree, _QUANTITIES))
+    if not _is_analysis(tree):
+        derived.update(_quantities(tree, _IMAGE_QUANTITIES))
+        derived.update(_image_scan(tree))
+    return derived
 
 
 def _is_analysis(metadata: dict[str, Any]) -> bool:

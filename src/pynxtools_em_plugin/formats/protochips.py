@@ -17,11 +17,12 @@ Corrections and additions made here:
   because it no longer applies. As in RosettaSciIO, the rows of the header
   block (the notes at the start of the log, time stamps 0 to the ``User`` line)
   are metadata, not part of the series.
-* ``normalised/`` in the vendor metadata: the start and end (start + last time
+* ``Signal.derived`` (``Signal.metadata`` is RosettaSciIO's ``original_metadata``):
+  the start and end (start + last time
   stamp) of the log, the ``key = value`` notes of the ``Notes`` column, and a
   summary of the quantity as a sensor (name, what it measures, its time
   average under the key of its unit) that the mapping table writes to the
-  event's ``instrument/sensor``.
+  event's ``instrument/sensor``: ``start_time``, ``end_time``, ``notes``, ``sensor``.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from ..compat.rsciio import reader_logger
 from ..model import AxisKind, Signal
 from ..units import classify_units, parse_unit
-from ._rsciio import call_reader, rsciio_log, signal_from_rsciio
+from ._rsciio import call_reader, rsciio_log, signal_from_rsciio, vendor_tree
 
 NAME = "protochips"
 TITLE = "Protochips in-situ holder log"
@@ -72,14 +74,14 @@ def sniff(path: Path, head: bytes) -> bool:
     return len(columns) >= 3 and columns[0] == "Time" and "Notes" in columns and "Date (yyyy.mm.dd)" in text
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.protochips import file_reader
 
-    with rsciio_log("rsciio.protochips._api", logging.WARNING) as records, python_warnings.catch_warnings():
+    with rsciio_log(reader_logger("protochips"), logging.WARNING) as records, python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore")  # "time units not recognised": handled in _time_axis
         dicts = call_reader(path, TITLE, file_reader)
     notes = [f"{path.name}: {r.getMessage()}" for r in records if _EXTRAPOLATION_NOTE not in r.getMessage()]
-    header = dicts[0]["original_metadata"]["Protochips_header"]
+    header = vendor_tree(dicts[0])["Protochips_header"]
     columns = [key.removesuffix("_units") for key in header if key.endswith("_units")]
     signals = [
         _signal(entry, column, path, index) for index, (entry, column) in enumerate(zip(dicts, columns, strict=True))
@@ -108,13 +110,13 @@ def _time_notes(header: dict[str, Any], path: Path) -> list[str]:
 
 
 def _signal(entry: dict[str, Any], column: str, path: Path, index: int) -> Signal:
-    header = entry["original_metadata"]["Protochips_header"]
+    header = vendor_tree(entry)["Protochips_header"]
     units = value_units(str(header.get(f"{column}_units") or ""))
     entry["axes"] = [_time_axis(header)]
     entry["data"], invalid = as_numbers(entry["data"])
     signal = signal_from_rsciio(entry, path, NAME, context=f"column '{column}' (signal {index})")
     signal.warnings.extend(_not_numbers_note(path, column, invalid))
-    signal.metadata["normalised"] = _normalised(signal, column, units, header)
+    signal.derived = _derived(signal, column, units, header)
     if units:
         signal.quantity = f"{column.split()[-1]} ({units})"
         signal.units = units
@@ -156,7 +158,7 @@ def value_units(raw: str) -> str:
     return units if parse_unit(units) is not None else ""
 
 
-def _normalised(signal: Signal, column: str, units: str, header: dict[str, Any]) -> dict[str, Any]:
+def _derived(signal: Signal, column: str, units: str, header: dict[str, Any]) -> dict[str, Any]:
     """Start and end of the log, its notes, and the column as a sensor."""
     result: dict[str, Any] = {"notes": _notes(header.get("Original notes"))}
     start = header.get("Start time")

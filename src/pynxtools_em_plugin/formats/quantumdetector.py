@@ -9,14 +9,16 @@ RosettaSciIO flips each frame upside down (its orientation convention for
 Merlin frames, kept here). It returns nameless axes with scale 1 and no unit:
 neither file records a scan step or a detector calibration, so the axes are
 named here (scan y/x, detector ky/kx) and stay pixel indices. A ``.hdr`` given alone is
-refused with a clear message (it holds no data).
+refused with a clear message (it holds no data; :func:`lone_companion`).
+``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (``hdr_file``, ``mib_properties``).
 
 Large series: RosettaSciIO finds the scan width from the time stamps of up to
 10 000 frame headers, read through a memory map; every header touched pulls the
 neighbouring frame pages into memory (fault-around), some 600 MB for a 2 GiB
 file. :func:`_navigation_shape` finds the same shape reading only the header
-bytes, and the dask blocks are whole scan rows of about ``BLOCK_BYTES``, the
-blocks the streaming writer stores one at a time.
+bytes, and the dask blocks are whole scan rows of about
+:data:`~pynxtools_em_plugin.chunking.BLOCK_BYTES`, the blocks the streaming writer
+stores one at a time.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConversionError
+from ..chunking import BLOCK_BYTES, frame_chunks
+from ..compat.rsciio import merlin_frame_times, mib_properties, parse_merlin_hdr
 from ..model import Signal
-from ..nexus.streaming import BLOCK_BYTES, frame_chunks
-from ._rsciio import call_reader, lazily, signals_from_rsciio
+from ._rsciio import call_reader, lazily, signals_from_rsciio, vendor_tree
 
 NAME = "quantumdetector"
 TITLE = "Quantum Detectors Merlin MIB"
@@ -54,11 +56,14 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
     return [c for c in candidates if c.parent == path.parent and c.stem == path.stem and c.suffix.lower() == ".hdr"]
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def lone_companion(path: Path) -> str | None:
+    """A ``.hdr`` holds no data of its own: its ``.mib`` is what converts."""
+    return "is a Merlin acquisition header (.hdr) without data; pass its .mib file" if _is_hdr(path) else None
+
+
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.quantumdetector import file_reader
 
-    if _is_hdr(path):
-        raise ConversionError(path, "is a Merlin acquisition header (.hdr) without data; pass its .mib file")
     dicts = call_reader(path, TITLE, lazily(file_reader), **_layout(path))
     signals = signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path))
     for signal in signals:
@@ -69,11 +74,8 @@ def read(path: Path, companion_files: list[Path]) -> list[Signal]:
 def _layout(path: Path) -> dict[str, Any]:
     """``navigation_shape`` and row-aligned ``chunks`` for RosettaSciIO, or nothing (its own search:
     also for a file holding fewer frames than its header announces, which RosettaSciIO cuts to whole lines)."""
-    from rsciio.quantumdetector._api import MIBProperties
-
     try:
-        properties = MIBProperties()
-        properties.parse_file(str(path))
+        properties = mib_properties(str(path))
         stride = properties.head_size + np.dtype(properties.dtype).itemsize * int(np.prod(properties.merlin_size))
         shape = _navigation_shape(path, properties, stride)
     except Exception:  # damaged header or time stamps: RosettaSciIO's own search reports it
@@ -89,12 +91,10 @@ def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, in
     """RosettaSciIO's (x, y) navigation shape: from the ``.hdr``, and where it announces one frame
     per trigger, the scan width from the first frames' time stamps (a fly-back pause starts a line).
     Same rule as ``rsciio.quantumdetector.file_reader``, but the headers are read with ``pread``."""
-    from rsciio.quantumdetector._api import parse_hdr_file, parse_timestamps
-
     hdr_path = Path(str(path).replace(".mib", ".hdr"))  # the name RosettaSciIO looks for
     if not hdr_path.is_file():
         return None
-    hdr = parse_hdr_file(str(hdr_path))
+    hdr = parse_merlin_hdr(str(hdr_path))
     per_trigger, frames = int(hdr["Frames per Trigger (Number)"]), int(hdr["Frames in Acquisition (Number)"])
     if frames == 0:
         return None
@@ -105,7 +105,7 @@ def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, in
             headers = [os.pread(fd, properties.head_size, properties.offset + i * stride) for i in range(count)]
         with warnings.catch_warnings():  # the time zone (Z) is dropped, as RosettaSciIO does
             warnings.simplefilter("ignore")
-            times = np.array(parse_timestamps(headers)).astype("datetime64")
+            times = np.array(merlin_frame_times(headers)).astype("datetime64")
         steps = np.diff(times).astype(float)
         above = np.argwhere(steps - np.mean(steps) > 0) if len(steps) else np.empty((0, 1))
         if len(above):
@@ -115,12 +115,15 @@ def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, in
 
 def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
     _name_axes(entry["axes"])
-    return _check_frame_count(path, entry.get("original_metadata", {}))
+    return _check_frame_count(path, vendor_tree(entry))
 
 
 def _is_hdr(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(len(_HDR_MAGIC)) == _HDR_MAGIC
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_HDR_MAGIC)) == _HDR_MAGIC
+    except OSError:
+        return False
 
 
 def _name_axes(axes: list[dict[str, Any]]) -> None:

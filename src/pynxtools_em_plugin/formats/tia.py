@@ -57,7 +57,7 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
     return [c for c in candidates if c.parent == path.parent and pattern.fullmatch(c.name)]
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.tia import file_reader
 
     dicts = call_reader(path, TITLE, file_reader)

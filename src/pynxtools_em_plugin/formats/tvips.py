@@ -2,10 +2,11 @@
 
 Binary parsing of the images is RosettaSciIO's (``rsciio.tvips``), memory-mapped;
 it reads all parts of a series from the first one. RosettaSciIO keeps only the
-main header: the per-frame headers (time stamps, mode, stage...) are read here
-with RosettaSciIO's own record layout and kept under ``frame_headers`` (fields
-that never change as one value, the others as one value per frame), and the
-first frame's time (s + ms since 1970) as ``em_plugin/first_frame_time``.
+main header (``Signal.metadata`` is its ``original_metadata``): the per-frame
+headers (time stamps, mode, stage...) are read here with RosettaSciIO's own record
+layout and kept in ``Signal.derived`` under ``frame_headers`` (fields that never
+change as one value, the others as one value per frame), and the first frame's
+time (s + ms since 1970) as ``first_frame_time``.
 
 Axis corrections, pinned by tests:
 
@@ -18,7 +19,8 @@ Axis corrections, pinned by tests:
   pixel indices, with a warning. Image-mode frames keep it as nm.
 
 Parts after ``_000`` are recognised (their first part must lie next to them)
-and read with it; given alone they are refused with a clear message.
+and read with it; given alone they are refused with a clear message
+(:func:`lone_companion`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConversionError
+from ..compat.rsciio import tvips_frame_header_dtype
 from ..model import Signal
-from ._rsciio import call_reader, lazily, signals_from_rsciio
+from ._rsciio import call_reader, lazily, signal_from_rsciio, vendor_tree
 
 NAME = "tvips"
 TITLE = "TVIPS recorder stream"
@@ -82,25 +84,36 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
     return [c for c in candidates if c in later]
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def lone_companion(path: Path) -> str | None:
+    """A later part of a series is read with its first part, not on its own."""
+    first = first_part(path)
+    if first == path:
+        return None
+    hint = f"pass {first.name}" if first else "rename it to <name>_000.tvips"
+    return f"is not the first part of a TVIPS series (*_000.tvips); {hint}"
+
+
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.tvips import file_reader
 
-    first = first_part(path)
-    if first != path:
-        hint = f"pass {first.name}" if first else "rename it to <name>_000.tvips"
-        raise ConversionError(path, f"is not the first part of a TVIPS series (*_000.tvips); {hint}")
     dicts = call_reader(path, TITLE, lazily(file_reader))
-    return signals_from_rsciio(dicts, path, NAME, prepare=lambda entry: _prepare(entry, path))
+    signals = []
+    for index, entry in enumerate(dicts):
+        frames = _frame_headers(path, vendor_tree(entry).get("tvips_header", {}))
+        warnings = _fix_axes(entry["axes"], frames, path) if frames else []
+        signal = signal_from_rsciio(entry, path, NAME, context=f"signal {index}", derived=_derived(frames))
+        signal.warnings.extend(warnings)
+        signals.append(signal)
+    return signals
 
 
-def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
-    metadata = entry.setdefault("original_metadata", {})
-    frames = _frame_headers(path, metadata.get("tvips_header", {}))
+def _derived(frames: dict[str, np.ndarray]) -> dict[str, Any]:
     if not frames:
-        return []
-    metadata["frame_headers"] = _compact(frames)
-    metadata["em_plugin"] = {"first_frame_time": float(frames["timestamp"][0] + frames["ms"][0] / _MS_PER_S)}
-    return _fix_axes(entry["axes"], frames, path)
+        return {}
+    return {
+        "frame_headers": _compact(frames),
+        "first_frame_time": float(frames["timestamp"][0] + frames["ms"][0] / _MS_PER_S),
+    }
 
 
 def _head(path: Path) -> bytes:
@@ -113,9 +126,7 @@ def _head(path: Path) -> bytes:
 
 def _frame_headers(path: Path, header: dict[str, Any]) -> dict[str, np.ndarray]:
     """Every frame header of every part, in RosettaSciIO's record layout (version 2 only)."""
-    from rsciio.tvips._api import TVIPS_RECORDER_FRAME_HEADER
-
-    frame_dtype = np.dtype(TVIPS_RECORDER_FRAME_HEADER)
+    frame_dtype = tvips_frame_header_dtype()
     try:
         increment = int(header["frameheaderbytes"])
         image_bytes = int(header["dimx"]) * int(header["dimy"]) * int(header["bitsperpixel"]) // 8

@@ -51,7 +51,7 @@ def velox_version(path: Path) -> str | None:
     return str(info.get("version", ""))
 
 
-def read(path: Path, companion_files: list[Path]) -> list[Signal]:
+def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.emd import file_reader
 
     with decoded_on_demand():  # EDS spectrum images decoded per block when written

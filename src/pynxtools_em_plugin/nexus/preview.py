@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import rows_per_block
 from ..model import Axis, AxisKind, Signal
-from .streaming import rows_per_block
 
 #: Largest side of an image preview, in pixels.
 MAX_IMAGE = 256
@@ -119,7 +119,7 @@ def _loaded(data: Any) -> np.ndarray:
 
 
 def _row_blocks(data: Any) -> Iterator[np.ndarray]:
-    """Blocks of whole leading rows of about streaming.BLOCK_BYTES, loaded (dask computed, memory map read)."""
+    """Blocks of whole leading rows of about chunking.BLOCK_BYTES, loaded (dask computed, memory map read)."""
     shape = tuple(int(n) for n in data.shape)
     rows = rows_per_block(shape, np.dtype(data.dtype).itemsize)
     for start in range(0, shape[0], rows):

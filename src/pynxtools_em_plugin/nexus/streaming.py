@@ -21,13 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import blocks, frame_chunks, rows_per_block
+
 #: Lazy arrays at least this large are streamed (when streaming is active).
 STREAM_MIN_BYTES = 64 * 1024 * 1024
-#: Target size of one HDF5 chunk (whole frames / whole spectra where they fit): as small and as fast
-#: to write as 1 MiB, 4x faster to read one frame from (benchmarks/bench_compression.py, README).
-CHUNK_BYTES = 256 * 1024
-#: How much is read from the source and written at once.
-BLOCK_BYTES = 16 * 1024 * 1024
 #: gzip level 1: fast, and readable by H5Web, NOMAD and every HDF5 build.
 GZIP_LEVEL = 1
 
@@ -66,22 +63,6 @@ def _nbytes(data: Any) -> int:
 def hdf5_path(template_path: str) -> str:
     """``/ENTRY[entry1]/a/eventID[event2]/b`` -> ``/entry1/a/event2/b``."""
     return re.sub(r"[^/\[\]]+\[([^/\]]+)\]", r"\1", template_path)
-
-
-def frame_chunks(shape: tuple[int, ...], itemsize: int, target: int | None = None) -> tuple[int, ...]:
-    """Chunks of about ``target`` (default CHUNK_BYTES) bytes holding whole trailing dimensions
-    (frames, spectra); with BLOCK_BYTES, the read blocks a lazy reader should produce."""
-    target = CHUNK_BYTES if target is None else target
-    chunks = [1] * len(shape)
-    size = itemsize
-    for dim in reversed(range(len(shape))):
-        if size * shape[dim] <= target:
-            chunks[dim] = shape[dim]
-            size *= shape[dim]
-        else:
-            chunks[dim] = max(1, target // size)
-            break
-    return tuple(chunks)
 
 
 def fill_deferred(nexus_file: Path, deferred: dict[str, Any]) -> None:
@@ -155,25 +136,3 @@ def _distributed_client() -> Any | None:
         return default_client()
     except ValueError:  # no client started
         return None
-
-
-def blocks(shape: tuple[int, ...], itemsize: int) -> Iterator[tuple[slice, ...]]:
-    """Slices along the first dimension of about BLOCK_BYTES each (at least one row)."""
-    if not shape:
-        yield ()
-        return
-    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64))
-    if row_bytes > BLOCK_BYTES and len(shape) > 1:  # one row is too large: split it too
-        for index in range(shape[0]):
-            for inner in blocks(shape[1:], itemsize):
-                yield (slice(index, index + 1), *inner)
-        return
-    rows = rows_per_block(shape, itemsize)
-    for start in range(0, shape[0], rows):
-        yield (slice(start, min(start + rows, shape[0])),)
-
-
-def rows_per_block(shape: tuple[int, ...], itemsize: int) -> int:
-    """How many leading rows make about BLOCK_BYTES (at least one)."""
-    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64))
-    return max(1, BLOCK_BYTES // max(row_bytes, 1))
