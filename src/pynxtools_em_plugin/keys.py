@@ -72,6 +72,12 @@ def lookup_in(vendor: Any, derived: Any, key: str) -> Any:
     return lookup_segments(vendor, segments)
 
 
+def split_by_tree(keys: set[str]) -> tuple[set[str], set[str]]:
+    """(vendor-tree keys, derived-tree keys without their ``@derived/`` prefix)."""
+    prefix = f"{DERIVED_ROOT}/"
+    return {k for k in keys if not k.startswith(prefix)}, {k.removeprefix(prefix) for k in keys if k.startswith(prefix)}
+
+
 def put(tree: dict[str, Any], key: str, value: Any) -> None:
     """Store ``value`` at ``key`` in nested dicts, creating the dicts on the way (overwrites)."""
     segments = key_segments(key)

@@ -23,6 +23,7 @@ from .classify import classify
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
+from .keys import split_by_tree
 from .mapping.engine import (
     MappedValue,
     MappingTable,
@@ -148,7 +149,9 @@ def _read_events(
         rules = rules_for(fmt.NAME, user_tables)
         personal = personal_keys_for(fmt.NAME, user_tables) if options.anonymize else set()
         rules = without_personal(rules, personal)
-        names = personal_names([s.metadata for s in signals], personal)
+        vendor_personal, derived_personal = split_by_tree(personal)
+        names = personal_names([s.metadata for s in signals], vendor_personal)
+        names |= personal_names([s.derived for s in signals], derived_personal)
         main = record_input(path, f"vendor file ({fmt.NAME})")
         inputs += [main, *(record_input(c, f"companion of {path.name} ({fmt.NAME})") for c in companions)]
         formats.append(fmt.NAME)
@@ -161,8 +164,8 @@ def _read_events(
             end = acquisition_end(result.values, [str(kind) for kind in signal.axis_kinds()])
             result.values += [end] if end is not None else []
             if personal:
-                signal.metadata = anonymised(signal.metadata, personal, names)
-                signal.derived = anonymised(signal.derived, set(), names)
+                signal.metadata = anonymised(signal.metadata, vendor_personal, names)
+                signal.derived = anonymised(signal.derived, derived_personal, names)
             for warning in result.warnings:
                 unmapped.setdefault(warning, []).append(signal.title)
             warnings = [f"{path.name}: {note}" for note in dict.fromkeys(ctx.notes)]

@@ -17,48 +17,21 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import UpstreamChanged, in_range, installed_version, logger
+from . import PrivateNames, UpstreamChanged, installed_version
+
+__all__ = ["PRIVATE_NAMES", "UpstreamChanged", "installed_version", "private", "version_supported"]
 
 DISTRIBUTION = "rosettasciio"
 #: The versions this module was written and tested for: >= LOWEST, < BELOW (pyproject pins the same).
 LOWEST, BELOW = "0.15", "0.16"
 
+_NAMES = PrivateNames(DISTRIBUTION, "RosettaSciIO", LOWEST, BELOW)
 #: (module, name) of every private RosettaSciIO name used (tests/test_compat_rsciio.py resolves each).
-PRIVATE_NAMES: list[tuple[str, str]] = []
-
-_warned = False
-
-
-def version_supported() -> bool:
-    return in_range(installed_version(DISTRIBUTION), LOWEST, BELOW)
-
-
-def private(module: str, name: str) -> Any:
-    """``module.name`` from RosettaSciIO; a clear error if this release no longer has it."""
-    _warn_if_untested()
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise UpstreamChanged(
-            f"RosettaSciIO {installed_version(DISTRIBUTION)} has no {module}.{name}, which pynxtools-em-plugin "
-            f"uses (written for {LOWEST}.x); install rosettasciio>={LOWEST},<{BELOW}"
-        ) from exc
-
-
-def _warn_if_untested() -> None:
-    global _warned
-    if not _warned and not version_supported():
-        _warned = True
-        logger.warning(
-            "RosettaSciIO %s is outside the tested range >=%s,<%s; private names may behave differently",
-            installed_version(DISTRIBUTION),
-            LOWEST,
-            BELOW,
-        )
-
-
-def _uses(module: str, name: str) -> None:
-    PRIVATE_NAMES.append((module, name))
+PRIVATE_NAMES: list[tuple[str, str]] = _NAMES.registered
+#: ``module.name`` from RosettaSciIO; :class:`UpstreamChanged` if this release no longer has it.
+private: Callable[[str, str], Any] = _NAMES.get
+version_supported: Callable[[], bool] = _NAMES.version_supported
+_uses = _NAMES.uses
 
 
 # ---- names used by the format modules, one section per module ---------------------------------

@@ -150,7 +150,8 @@ def signal_from_rsciio(
 
     Its ``metadata`` is the dictionary's ``original_metadata``, the very tree RosettaSciIO
     returned; ``derived`` is what the format module computed (:attr:`Signal.derived`).
-    ``metadata`` (a replacement vendor tree) is transitional: only ``tiff.py`` still passes it.
+    ``metadata`` replaces that tree only where a module adds the vendor blocks it parses itself,
+    under their own keys (``PARSED_VENDOR_BLOCKS``, formats/contract.py; the TIFF flavours).
     """
     md = entry.get("metadata") or {}
     signal_type = str(md.get("Signal", {}).get("signal_type") or "")

@@ -21,6 +21,12 @@ Required (:class:`FormatModule`)
                     as the format library returned it; what the module computes goes to
                     ``Signal.derived``. Format libraries are imported here, not at module level.
 
+Optional constant
+    ``PARSED_VENDOR_BLOCKS``  top-level keys that a module adds to the library's vendor tree because
+                    they hold vendor-written blocks the library does not parse (e.g. a TIFF's FEI INI
+                    text), values as the vendor wrote them; tests/test_vendor_metadata.py allows
+                    exactly these next to the library's tree. Default: none.
+
 Optional hooks (:class:`OptionalHooks`; the registry supplies the defaults)
     ``companions(path, candidates) -> list[Path]``
                     files among ``candidates`` read together with ``path`` (a TIA ``.emi``'s

@@ -97,6 +97,20 @@ def flavour_of(ctx: Context) -> Flavour:
 # ---- the format contract -------------------------------------------------------------------
 
 
+#: Top-level keys of the vendor tree that hold vendor blocks parsed here (RosettaSciIO leaves them
+#: unparsed or merges them lossily), next to RosettaSciIO's own ``original_metadata`` keys.
+PARSED_VENDOR_BLOCKS = (
+    "fei_ini",
+    "fei_metadata_text",
+    "fei_xml_metadata",
+    "FEI_TITAN_metadata",
+    "TESCAN",
+    "TESCAN_sidecar",
+    "Hitachi",
+    "DigitalMicrograph",
+)
+
+
 def sniff(path: Path, head: bytes) -> bool:
     return head[:4] in TIFF_MAGICS or sidecar_kind(head) is not None
 
