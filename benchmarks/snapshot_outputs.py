@@ -88,16 +88,17 @@ def snapshot(data: Path, output: Path) -> None:
         files = sorted(Path(folder).rglob("*.nxs"))
         result = {
             "command": " ".join(command[:2]),
-            "status_lines": sorted(_status(line) for line in run.stdout.splitlines() if line.strip()),
+            "status_lines": sorted(_status(line, folder) for line in run.stdout.splitlines() if line.strip()),
             "files": {str(p.relative_to(folder)): describe(p) for p in files},
         }
     output.write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
     print(f"{len(result['files'])} outputs described in {output}")
 
 
-def _status(line: str) -> str:
-    """A status line without its timing."""
-    return re.sub(r"\s+\d+(\.\d+)? s\b", "", line)
+def _status(line: str, folder: str) -> str:
+    """A status line without its position, timing and temporary output folder."""
+    line = re.sub(r"^\[\s*\d+/\d+\]\s*", "", line.replace(folder, "OUT"))
+    return re.sub(r"\d+(\.\d+)? s\b", "", line)
 
 
 def compare(before: Path, after: Path, ignore: list[str]) -> int:
@@ -115,6 +116,9 @@ def compare(before: Path, after: Path, ignore: list[str]) -> int:
                 continue
             differences += 1
             print(f"{name}: {key}\n    before: {_short(a.get(key))}\n    after:  {_short(b.get(key))}")
+    for line in sorted(set(old["status_lines"]) ^ set(new["status_lines"])):
+        differences += 1
+        print(f"status line only {'before' if line in old['status_lines'] else 'after'}: {line}")
     print(f"{differences} difference(s) in {len(new['files'])} outputs")
     return 1 if differences else 0
 
