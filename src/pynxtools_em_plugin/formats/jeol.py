@@ -45,6 +45,7 @@ import numpy as np
 from ..compat.rsciio import parse_jeol_tree, reader_logger
 from ..errors import ConversionError
 from ..model import Signal
+from ..parsing import read_head
 from ._rsciio import call_reader, normalised_metadata, rsciio_log, signal_from_rsciio, vendor_tree
 
 NAME = "jeol"
@@ -95,7 +96,7 @@ def _is_eds_layout(head: bytes) -> bool:
 
 def companions(path: Path, candidates: list[Path]) -> list[Path]:
     """The files of an ``.ASW`` project among the given files (named in the project)."""
-    if _kind(_head(path)) != "asw":
+    if _kind(read_head(path, 256)) != "asw":
         return []
     try:
         project = path.read_bytes().lower()
@@ -121,16 +122,8 @@ def _named_in(project: bytes, candidate: Path, folder: Path) -> bool:
     return False
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(256)
-    except OSError:
-        return b""
-
-
 def read(path: Path, companions: list[Path]) -> list[Signal]:
-    kind = _kind(_head(path))
+    kind = _kind(read_head(path, 256))
     if kind is None:
         raise ConversionError(path, f"is not a {TITLE} file")
     if path.suffix.lower() not in _SUFFIXES[kind]:

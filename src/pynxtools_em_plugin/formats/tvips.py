@@ -34,6 +34,7 @@ import numpy as np
 
 from ..compat.rsciio import tvips_frame_header_dtype
 from ..model import Signal
+from ..parsing import read_head
 from ._rsciio import call_reader, lazily, signal_from_rsciio, vendor_tree
 
 NAME = "tvips"
@@ -50,7 +51,7 @@ def sniff(path: Path, head: bytes) -> bool:
     if is_main_header(head):
         return True
     first = first_part(path)
-    return first is not None and first != path and first.exists() and is_main_header(_head(first))
+    return first is not None and first != path and first.exists() and is_main_header(read_head(first, _HEADER_SIZE))
 
 
 def is_main_header(head: bytes) -> bool:
@@ -114,14 +115,6 @@ def _derived(frames: dict[str, np.ndarray]) -> dict[str, Any]:
         "frame_headers": _compact(frames),
         "first_frame_time": float(frames["timestamp"][0] + frames["ms"][0] / _MS_PER_S),
     }
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(_HEADER_SIZE)
-    except OSError:
-        return b""
 
 
 def _frame_headers(path: Path, header: dict[str, Any]) -> dict[str, np.ndarray]:
