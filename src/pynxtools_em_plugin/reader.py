@@ -12,7 +12,6 @@ import logging
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pynxtools.dataconverter.readers.base.reader import BaseReader
 
 from .classify import classify
+from .compat import installed_version
+from .compat.pynxtools import release_nxdl_path_cache
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
@@ -94,7 +95,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     """
     started = datetime.now(UTC)
     session_gap = options.pop("session_gap", None)
-    _release_pynxtools_path_cache()
+    release_nxdl_path_cache()  # pynxtools' cache that never hits: ~15 MB per converted file otherwise
     eln_paths = [p for p in paths if is_eln_file(p)]
     eln = load_eln(eln_paths)
     data_paths = [p for p in paths if not is_eln_file(p)]
@@ -231,13 +232,6 @@ def group_inputs(paths: list[Path]) -> list[Acquisition]:
     return group([(detect(path), path) for path in paths], paths)
 
 
-def _release_pynxtools_path_cache() -> None:
-    """Empty pynxtools' NXDL path cache, which never hits and grows by about 15 MB per converted file."""
-    from .compat.pynxtools import release_nxdl_path_cache
-
-    release_nxdl_path_cache()
-
-
 def _transform_context(eln: dict[str, Any]) -> TransformContext:
     """The time zone assumed for vendor times without one: ELN, environment, else UTC."""
     name = str(eln.get("timezone") or os.environ.get(TIMEZONE_ENV) or "UTC")
@@ -256,17 +250,13 @@ def _gap(value: float | None) -> float:
 
 def _programs(formats: list[str], user_tables: list[MappingTable]) -> list[tuple[str, str]]:
     """The converter, its libraries and every mapping table that was applied, with versions."""
-    programs = [(name, _version(name)) for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")]
+    programs = [
+        (name, installed_version(name, missing="unknown"))
+        for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")
+    ]
     tables = {id(t): t for name in dict.fromkeys(formats) for t in tables_for(name, user_tables)}
     programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in tables.values()]
     return programs
-
-
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _make_storable(template) -> list[str]:

@@ -5,7 +5,7 @@ only modules that import underscore names, monkeypatch functions or rely on
 undocumented behaviour of those libraries. Each states the version range it was
 written and tested for (pyproject pins the same range), warns once when it runs
 against another version, and lists its private names so that
-tests/test_compat.py fails loudly, naming the name, when an upstream release
+tests/test_compat_rsciio.py and tests/test_compat_pynxtools.py fail loudly, naming the name, when an upstream release
 removes or changes one. Where a correction belongs upstream, the function's
 docstring says which.
 """
@@ -24,11 +24,12 @@ class UpstreamChanged(RuntimeError):
     """A private name or behaviour this package relies on is gone from the installed library."""
 
 
-def installed_version(distribution: str) -> str:
+def installed_version(distribution: str, missing: str = "not installed") -> str:
+    """The installed version of ``distribution``, or ``missing``."""
     try:
         return version(distribution)
     except PackageNotFoundError:
-        return "not installed"
+        return missing
 
 
 def in_range(found: str, lowest: str, below: str) -> bool:

@@ -21,6 +21,7 @@ from typing import cast
 
 from ..errors import ConversionError, UnrecognisedFile
 from ..model import Signal
+from ..parsing import HEAD_SIZE
 from .contract import FormatModule
 
 #: Module names, in the order in which files are tested against them: the first module whose
@@ -51,9 +52,6 @@ FORMAT_MODULES: tuple[str, ...] = (
 )
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-#: Bytes read from the start of a file for content sniffing.
-HEAD_SIZE = 1024
 
 
 @cache

@@ -153,7 +153,7 @@ def signal_from_rsciio(
     ``metadata`` replaces that tree only where a module adds the vendor blocks it parses itself,
     under their own keys (``PARSED_VENDOR_BLOCKS``, formats/contract.py; the TIFF flavours).
     """
-    md = entry.get("metadata") or {}
+    md = normalised_metadata(entry)
     signal_type = str(md.get("Signal", {}).get("signal_type") or "")
     data, axis_dicts = _channels_as_axis(entry["data"], list(entry.get("axes", [])))
     _check_axes_match(source, data, axis_dicts)  # before the coordinates are computed: sizes may be damaged

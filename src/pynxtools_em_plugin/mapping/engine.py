@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import MappingTableError
-from ..keys import MISSING, key_segments, lookup_in
+from ..keys import MISSING, lookup_in
 from ..units import convert_values, parse_unit
 from .transforms import TRANSFORMS, TransformContext, TransformError, args_problem, number_policy, to_float
 
 SCOPES = ("entry", "instrument", "event")
 _REFERENCE = re.compile(r"\{([^{}]+)\}")
-_MISSING = MISSING
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Rule:
     transform: str | None = None
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     skip_values: tuple[Any, ...] = ()
-    constant: Any = _MISSING
+    constant: Any = MISSING
     origin: str = ""  # "table name, entry N" for messages
 
 
@@ -151,7 +150,7 @@ def _rule_from_entry(entry: dict[str, Any], origin: str) -> Rule:
         transform=transform,
         args=dict(entry.get("args", {})),
         skip_values=tuple(entry.get("skip_values", ())),
-        constant=entry.get("value", _MISSING),
+        constant=entry.get("value", MISSING),
         origin=origin,
     )
 
@@ -180,15 +179,12 @@ def _is_under(src: str, key: str) -> bool:
     return src == key or src.startswith(f"{key}/")
 
 
-__all__ = ["MISSING", "MappedValue", "MappingTable", "Rule", "apply_rules", "key_segments", "load_table"]
-
-
 def resolve_key(tree: Any, key: str, derived: Any = None) -> str | None:
     """Replace ``{other/key}`` references by the values they point at."""
 
     def substitute(match: re.Match) -> str:
         value = lookup_in(tree, derived, match.group(1))
-        if value is _MISSING:
+        if value is MISSING:
             raise KeyError(match.group(1))
         return str(value).strip()
 
@@ -200,7 +196,7 @@ def resolve_key(tree: Any, key: str, derived: Any = None) -> str | None:
 
 def _is_unrecorded(value: Any, rule: Rule) -> bool:
     """Empty strings, empty lists and declared 'not recorded' values count as absent."""
-    if value is None or value is _MISSING:
+    if value is None or value is MISSING:
         return True
     if isinstance(value, str) and not value.strip():
         return True
@@ -246,7 +242,7 @@ def apply_rules(
 
 def _evaluate(rule: Rule, raw: list[Any], ctx: TransformContext) -> tuple[Any, str | None]:
     """Transform, then convert units: the stored value and its unit."""
-    if rule.constant is not _MISSING:
+    if rule.constant is not MISSING:
         value = rule.constant
     elif rule.transform is not None:
         value = TRANSFORMS[rule.transform](raw, rule.args, ctx)
