@@ -49,6 +49,9 @@ FORMAT_MODULES: tuple[str, ...] = (
     "blockfile",
     "ncem_emd",
     "tvips",
+    "oxford_ebsp",
+    "edax_up",
+    "nordif",
 )
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -1,0 +1,162 @@
+"""Kikuchi-pattern files (EBSD) as :class:`Signal`: one description of a scan grid, one way to build the signal.
+
+Every pattern format (Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``.dat``) ends
+in the same signal (the agreed layout, LABELS): ``signal_type`` "EBSD", intensities
+in counts, lazy data of shape (scan rows, scan columns, pattern rows, pattern
+columns) for a square grid, or (points, pattern rows, pattern columns) for a
+hexagonal grid or a plain list of patterns, the point coordinates then in
+``derived['ebsd']['x'|'y']``. Scan axes are lengths in µm where the file gives a
+step size, detector axes pixel indices. The scan and detector facts the module
+knows go to ``derived['ebsd']`` (grid type, steps, sizes, pattern centre), with
+``derived['ebsd']['units']`` naming the unit of each number there, so that the
+mapping tables (``@derived/ebsd/...``) state the same units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..chunking import BLOCK_BYTES, frame_chunks
+from ..errors import ConversionError
+from ..model import Axis, AxisKind, Signal
+
+EBSD = "EBSD"
+QUANTITY = "Intensity (counts)"
+SQUARE, HEXAGONAL = "square", "hexagonal"
+#: Unit of every number a module may put in ``derived['ebsd']``.
+_UNITS = {
+    "step_x": "µm",
+    "step_y": "µm",
+    "x": "µm",
+    "y": "µm",
+    "scan_rows": "",
+    "scan_cols": "",
+    "n_points": "",
+    "pattern_rows": "",
+    "pattern_cols": "",
+}
+
+
+@dataclass
+class ScanGrid:
+    """Where the patterns of a file were taken: a square grid (rows x columns) or a list of points.
+
+    ``x``/``y`` (µm) are given for a point list whose positions are known (hexagonal grid);
+    ``step_x``/``step_y`` (µm) are None when the file records none."""
+
+    grid_type: str | None  # SQUARE, HEXAGONAL, or None for a list of patterns of unknown layout
+    rows: int
+    cols: int
+    step_x: float | None = None
+    step_y: float | None = None
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # further derived facts, e.g. the pattern centre
+
+    @property
+    def is_square(self) -> bool:
+        return self.grid_type == SQUARE
+
+
+def pattern_signal(
+    path: Path,
+    format_name: str,
+    data: Any,
+    grid: ScanGrid,
+    metadata: dict[str, Any],
+    warnings: list[str] | None = None,
+) -> Signal:
+    """The Kikuchi-pattern signal of a file: ``data`` is (points, pattern rows, pattern columns) in scan
+    order (lazy); it is reshaped to the square grid where there is one."""
+    points, pattern_rows, pattern_cols = (int(n) for n in data.shape)
+    if grid.is_square:
+        data = data.reshape(grid.rows, grid.cols, pattern_rows, pattern_cols)
+        scan_axes = [
+            _scan_axis("scan y", grid.rows, grid.step_y),
+            _scan_axis("scan x", grid.cols, grid.step_x),
+        ]
+    else:
+        scan_axes = [Axis("scan point", np.arange(points, dtype=np.float64), "", AxisKind.INDEX)]
+    detector_axes = [
+        Axis("detector y", np.arange(pattern_rows, dtype=np.float64), "", AxisKind.INDEX),
+        Axis("detector x", np.arange(pattern_cols, dtype=np.float64), "", AxisKind.INDEX),
+    ]
+    return Signal(
+        title=path.stem,
+        data=data,
+        axes=[*scan_axes, *detector_axes],
+        source=path,
+        format_name=format_name,
+        metadata=metadata,
+        derived={"ebsd": _facts(grid, points, pattern_rows, pattern_cols)},
+        signal_type=EBSD,
+        quantity=QUANTITY,
+        context="patterns",
+        warnings=list(warnings or []),
+    )
+
+
+def _scan_axis(name: str, size: int, step: float | None) -> Axis:
+    if step is None or not np.isfinite(step) or step <= 0:
+        return Axis(name, np.arange(size, dtype=np.float64), "", AxisKind.INDEX)
+    return Axis(name, step * np.arange(size, dtype=np.float64), "µm", AxisKind.SPACE)
+
+
+def _facts(grid: ScanGrid, points: int, pattern_rows: int, pattern_cols: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {"pattern_rows": pattern_rows, "pattern_cols": pattern_cols, "n_points": points}
+    if grid.grid_type is not None:
+        facts["grid_type"] = grid.grid_type
+    if grid.grid_type is not None:  # a hexagonal grid's columns: those of its odd rows
+        facts.update(scan_rows=grid.rows, scan_cols=grid.cols)
+    for key in ("step_x", "step_y"):
+        value = getattr(grid, key)
+        if value is not None:
+            facts[key] = float(value)
+    for key in ("x", "y"):
+        value = getattr(grid, key)
+        if value is not None:
+            facts[key] = np.asarray(value, dtype=np.float64)
+    extra_units = grid.extra.get("units", {})
+    facts.update({key: value for key, value in grid.extra.items() if key != "units"})
+    facts["units"] = {key: unit for key, unit in {**_UNITS, **extra_units}.items() if key in facts}
+    return facts
+
+
+def hexagonal_positions(count: int, cols: int, step_x: float, step_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) in µm of the first ``count`` points of an EDAX/TSL hexagonal grid: odd rows (1st, 3rd...)
+    hold ``cols`` points, even rows ``cols - 1`` shifted by half a step; rows ``step_y`` apart."""
+    xs, ys = [], []
+    row = 0
+    while len(xs) < count:
+        shifted = row % 2 == 1
+        for col in range(cols - 1 if shifted else cols):
+            xs.append((col + (0.5 if shifted else 0.0)) * step_x)
+            ys.append(row * step_y)
+        row += 1
+    return np.array(xs[:count]), np.array(ys[:count])
+
+
+def hexagonal_count(rows: int, cols: int) -> int:
+    """Points of an EDAX/TSL hexagonal grid of ``rows`` rows, odd rows ``cols`` points, even rows one fewer."""
+    return (rows + 1) // 2 * cols + rows // 2 * max(cols - 1, 0)
+
+
+def lazy_patterns(records: np.ndarray, order: np.ndarray | None = None) -> Any:
+    """A dask array of (points, rows, cols) patterns from a memory map, in scan order (``order``: file
+    position of each scan point), in blocks of whole patterns of about the streaming writer's size."""
+    import dask.array as da
+
+    chunks = frame_chunks(tuple(records.shape), records.dtype.itemsize, BLOCK_BYTES)
+    data = da.from_array(records, chunks=chunks, asarray=False)
+    if order is not None and not np.array_equal(order, np.arange(len(order))):
+        data = data[order]
+    return data
+
+
+def refuse(path: Path, title: str, reason: str) -> ConversionError:
+    """The one error for a pattern file that looks like ``title`` but cannot be read."""
+    return ConversionError(path, f"looks like {title} but {reason}")
