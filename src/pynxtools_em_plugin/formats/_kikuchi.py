@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import BLOCK_BYTES, frame_chunks
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
 
@@ -70,11 +69,15 @@ def pattern_signal(
     metadata: dict[str, Any],
     warnings: list[str] | None = None,
 ) -> Signal:
-    """The Kikuchi-pattern signal of a file: ``data`` is (points, pattern rows, pattern columns) in scan
-    order (lazy); it is reshaped to the square grid where there is one."""
-    points, pattern_rows, pattern_cols = (int(n) for n in data.shape)
-    if grid.is_square:
+    """The Kikuchi-pattern signal of a file: ``data`` (lazy) holds the patterns in scan order, as
+    (points, pattern rows, pattern columns) or already as the square grid's (rows, columns, ...)."""
+    pattern_rows, pattern_cols = (int(n) for n in data.shape[-2:])
+    points = int(np.prod(data.shape[:-2]))
+    if grid.is_square and data.ndim != 4:
         data = data.reshape(grid.rows, grid.cols, pattern_rows, pattern_cols)
+    elif not grid.is_square and data.ndim != 3:
+        data = data.reshape(points, pattern_rows, pattern_cols)
+    if grid.is_square:
         scan_axes = [
             _scan_axis("scan y", grid.rows, grid.step_y),
             _scan_axis("scan x", grid.cols, grid.step_x),
@@ -143,18 +146,6 @@ def hexagonal_positions(count: int, cols: int, step_x: float, step_y: float) -> 
 def hexagonal_count(rows: int, cols: int) -> int:
     """Points of an EDAX/TSL hexagonal grid of ``rows`` rows, odd rows ``cols`` points, even rows one fewer."""
     return (rows + 1) // 2 * cols + rows // 2 * max(cols - 1, 0)
-
-
-def lazy_patterns(records: np.ndarray, order: np.ndarray | None = None) -> Any:
-    """A dask array of (points, rows, cols) patterns from a memory map, in scan order (``order``: file
-    position of each scan point), in blocks of whole patterns of about the streaming writer's size."""
-    import dask.array as da
-
-    chunks = frame_chunks(tuple(records.shape), records.dtype.itemsize, BLOCK_BYTES)
-    data = da.from_array(records, chunks=chunks, asarray=False)
-    if order is not None and not np.array_equal(order, np.arange(len(order))):
-        data = data[order]
-    return data
 
 
 def refuse(path: Path, title: str, reason: str) -> ConversionError:

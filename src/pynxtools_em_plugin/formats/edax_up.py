@@ -7,13 +7,14 @@ patterns", uint32 map columns and rows, one byte hexagonal-grid flag and float64
 y steps (µm): 42 bytes. Version 2 is not documented and refused. The patterns follow
 as one block, row by row.
 
-Own small reader (numpy memory map), not kikuchipy's: its plugin imports
-``kikuchipy.signals`` and with it HyperSpy; the layout is eight fixed fields.
-tests/test_format_ebsd_patterns.py compares patterns and grid with kikuchipy's reading.
+Read by kikuchipy's ``edax_binary`` plugin (memory map, lazy; importing it costs
+nothing: neither HyperSpy nor kikuchipy's signal classes). kikuchipy returns no
+header values, so the header is also read here (:func:`_header`, which :func:`sniff`
+needs anyway) for the hexagonal flag, the extra patterns and the steps.
 
-The header does not say the pixel depth: the file ending does (kikuchipy's rule), and
-where the ending is neither, the size of the pattern block (8 or 16 bit, whichever the
-map fills exactly). A square grid becomes (rows, columns, ...) patterns; patterns beyond
+The header does not say the pixel depth: the file ending does (kikuchipy's rule); a file
+with another ending is recognised when its pattern block fits 8 or 16 bit pixels, but
+kikuchipy refuses to read it. A square grid becomes (rows, columns, ...) patterns; patterns beyond
 the map (the header's extra patterns) are left out with a warning. A hexagonal grid
 becomes a list of points with EDAX's layout (odd rows the header's columns, even rows
 one fewer, shifted by half a step): every pattern the file holds, as kikuchipy reads it,
@@ -23,15 +24,17 @@ with a warning when their number is not the map's. ``Signal.metadata`` is kikuch
 
 from __future__ import annotations
 
-import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import parsing
 from ..model import Signal
-from ._kikuchi import HEXAGONAL, SQUARE, ScanGrid, hexagonal_count, hexagonal_positions, lazy_patterns, pattern_signal
+from ._kikuchi import HEXAGONAL, SQUARE, ScanGrid, hexagonal_count, hexagonal_positions, pattern_signal
 from ._kikuchi import refuse as _refuse
+from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "edax_up"
 TITLE = "EDAX/TSL EBSD patterns (.up1/.up2)"
@@ -66,22 +69,19 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
-    with open(path, "rb") as handle:
-        head = os.pread(handle.fileno(), _V3.itemsize, 0)
-    header = _header(head)
-    if header is None:
-        raise _refuse(path, TITLE, "its header is damaged")
-    size = path.stat().st_size
-    dtype = _pixel_type(path, header, size)
-    if dtype is None:
-        raise _refuse(path, TITLE, "its pattern block does not fit its header: truncated or damaged")
+    from kikuchipy.io.plugins.edax_binary import file_reader
+
+    header = _header(parsing.read_head(path, _V3.itemsize))
+    dtype = _pixel_type(path, header, path.stat().st_size) if header is not None else None
+    if header is None or dtype is None:
+        raise _refuse(path, TITLE, "its header is damaged or its pattern block does not fit it: truncated")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # kikuchipy's note that a hexagonal grid is read as a list: handled here
+        (entry,) = call_reader(path, TITLE, lazily(file_reader))
     pattern_bytes = header["pattern_width"] * header["pattern_height"] * dtype.itemsize
-    held = (size - header["pattern_offset"]) // pattern_bytes
-    grid, count, warnings = _grid(path, header, held)
-    shape = (count, header["pattern_height"], header["pattern_width"])
-    memmap = np.memmap(path, dtype=dtype, mode="r", offset=header["pattern_offset"], shape=shape)
-    data = lazy_patterns(memmap)
-    return [pattern_signal(path, NAME, data, grid, {"up_header": header}, warnings)]
+    held = (path.stat().st_size - header["pattern_offset"]) // pattern_bytes
+    grid, notes = _grid(path, header, held)
+    return [pattern_signal(path, NAME, entry["data"], grid, {**vendor_tree(entry), "up_header": header}, notes)]
 
 
 def _header(head: bytes) -> dict[str, Any] | None:
@@ -100,7 +100,7 @@ def _header(head: bytes) -> dict[str, Any] | None:
         return None
     if not (0 < header["pattern_width"] <= _MAX_SIDE and 0 < header["pattern_height"] <= _MAX_SIDE):
         return None
-    if version > 1 and header["hexagonal"] not in (0, 1):
+    if version > 1 and (header["hexagonal"] not in (0, 1) or 0 in (header["map_rows"], header["map_columns"])):
         return None
     return header
 
@@ -126,29 +126,33 @@ def _map_points(header: dict[str, Any]) -> int:
     return hexagonal_count(rows, cols) if header["hexagonal"] else rows * cols
 
 
-def _grid(path: Path, header: dict[str, Any], held: int) -> tuple[ScanGrid, int, list[str]]:
-    """The scan grid, the number of patterns read and warnings."""
+def _grid(path: Path, header: dict[str, Any], held: int) -> tuple[ScanGrid, list[str]]:
+    """The scan grid of the patterns kikuchipy reads, and warnings."""
     if header["version"] == 1:
-        return ScanGrid(None, held, 1), held, []
+        return ScanGrid(None, held, 1), []
     rows, cols = header["map_rows"], header["map_columns"]
     step_x, step_y = _step(header["step_x"]), _step(header["step_y"])
     needed = _map_points(header)
     if not header["hexagonal"]:
         grid = ScanGrid(SQUARE, rows, cols, step_x=step_x, step_y=step_y)
         if held == needed:
-            return grid, needed, []
-        return grid, needed, [f"{path.name}: holds {held} patterns, the {rows} x {cols} map {needed}; "
-                              f"the {held - needed} after the map (header: {header['extra_patterns']} extra) are left out"]
+            return grid, []
+        left_out = f"the {held - needed} after the map (header: {header['extra_patterns']} extra) are left out"
+        return grid, [f"{path.name}: holds {held} patterns, the {rows} x {cols} map {needed}; {left_out}"]
     known = step_x is not None and step_y is not None
     x, y = hexagonal_positions(held, cols, step_x, step_y) if known else (None, None)
     grid = ScanGrid(HEXAGONAL, rows, cols, step_x=step_x, step_y=step_y, x=x, y=y)
-    warnings = [] if held == needed else [
-        f"{path.name}: holds {held} patterns, the {rows}-row hexagonal map {needed} "
-        f"(header: {header['extra_patterns']} extra); all are stored, positions continue the grid"
-    ]
+    notes = (
+        []
+        if held == needed
+        else [
+            f"{path.name}: holds {held} patterns, the {rows}-row hexagonal map {needed} "
+            f"(header: {header['extra_patterns']} extra); all are stored, positions continue the grid"
+        ]
+    )
     if not known:
-        warnings.append(f"{path.name}: no usable step size in the header; the point positions are not stored")
-    return grid, held, warnings
+        notes.append(f"{path.name}: no usable step size in the header; the point positions are not stored")
+    return grid, notes
 
 
 def _step(value: float) -> float | None:

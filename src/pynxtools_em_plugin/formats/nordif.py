@@ -9,18 +9,21 @@ sizes the ``.dat`` does not exceed. A ``.dat`` without one is no file this packa
 can recognise (the registry says so); a ``Setting.txt`` given alone is refused as a
 companion without data (:func:`lone_companion`).
 
-Own small reader (numpy memory map and a line parser), not kikuchipy's: its plugin
-imports ``kikuchipy.signals`` and with it HyperSpy, matplotlib and orix, for a
-headerless file. ``Signal.metadata`` holds what kikuchipy returns as original metadata
-(``nordif_header``: the lines of ``Setting.txt``) and, under ``nordif_settings``, the
-same lines parsed into ``{section: {key: value}}`` (values as written; their units
-are fixed by NORDIF and stated in the mapping table). The scan step is NORDIF's
-``[Area] Step size`` (µm), the same in x and y.
+Read by kikuchipy's ``nordif`` plugin (memory map, lazy), imported inside :func:`read`
+only: it imports orix, matplotlib, numba and diffsims (some 740 modules, 2-3 s), not
+HyperSpy. ``Signal.metadata`` is kikuchipy's original metadata (``nordif_header``:
+the lines of ``Setting.txt``) and, under ``nordif_settings``, the same lines parsed
+here into ``{section: {key: value}}`` (values as written; NORDIF's units are fixed and
+stated in the mapping table): kikuchipy keeps only some of them (it drops e.g. the
+exposure time, gain, detector model, specimen name and software version). The scan
+step is NORDIF's ``[Area] Step size`` (µm, the same in x and y, as kikuchipy reads
+it); kikuchipy's detector gives the detector tilt (minus NORDIF's elevation) and azimuth.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,8 @@ import numpy as np
 from ..errors import ConversionError
 from ..model import Signal
 from ..parsing import read_head
-from ._kikuchi import SQUARE, ScanGrid, lazy_patterns, pattern_signal, refuse
+from ._kikuchi import SQUARE, ScanGrid, pattern_signal, refuse
+from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "nordif"
 TITLE = "NORDIF EBSD patterns (Pattern.dat + Setting.txt)"
@@ -73,24 +77,27 @@ def lone_companion(path: Path) -> str | None:
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
+    from kikuchipy.io.plugins.nordif import file_reader
+
     settings_path = companions[0] if companions else _settings_beside(path)
     if settings_path is None:
         raise refuse(path, TITLE, f"has no NORDIF {SETTINGS_NAME} beside it, which gives its scan and pattern size")
-    lines = _lines(settings_path)
-    settings = _sections(lines)
+    settings = _sections(_lines(settings_path))
     try:
         rows, cols, height, width = _pattern_block_shape(settings)
     except ValueError as exc:
         raise ConversionError(settings_path, f"is a NORDIF settings file but {exc}") from exc
     expected, size = rows * cols * height * width, path.stat().st_size
     if size < expected:
-        raise refuse(path, TITLE, f"is truncated: {size} bytes, the {rows} x {cols} scan of {height} x {width} "
-                                  f"patterns in {settings_path.name} needs {expected}")
-    memmap = np.memmap(path, dtype="u1", mode="r", shape=(rows * cols, height, width))
-    step = _number(settings, "Area", "Step size")
-    grid = ScanGrid(SQUARE, rows, cols, step_x=step, step_y=step, extra=_detector_facts(settings))
-    metadata = {"nordif_header": lines, "nordif_settings": settings}
-    return [pattern_signal(path, NAME, lazy_patterns(memmap), grid, metadata)]
+        needs = f"the {rows} x {cols} scan of {height} x {width} patterns in {settings_path.name} needs {expected}"
+        raise refuse(path, TITLE, f"is truncated: {size} bytes, {needs}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # kikuchipy's note on a missing background pattern image
+        (entry,) = call_reader(path, TITLE, lazily(file_reader), setting_file=str(settings_path))
+    step = float(entry["axes"][0]["scale"])
+    grid = ScanGrid(SQUARE, rows, cols, step_x=step, step_y=step, extra=_detector_facts(entry.get("detector")))
+    metadata = {**vendor_tree(entry), "nordif_settings": settings}
+    return [pattern_signal(path, NAME, entry["data"], grid, metadata)]
 
 
 def _is_settings(path: Path) -> bool:
@@ -147,23 +154,13 @@ def _pair(settings: dict[str, dict[str, str]], section: str, key: str) -> tuple[
     return int(match.group(1)), int(match.group(2))
 
 
-def _number(settings: dict[str, dict[str, str]], section: str, key: str) -> float | None:
-    try:
-        value = float(settings.get(section, {}).get(key, ""))
-    except ValueError:
-        return None
-    return value if np.isfinite(value) else None
-
-
-def _detector_facts(settings: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Detector tilt and azimuth as kikuchipy defines them (tilt = -elevation), in degrees."""
-    facts: dict[str, Any] = {}
-    elevation = _number(settings, "Detector angles", "Elevation")
-    azimuthal = _number(settings, "Detector angles", "Azimuthal")
-    if elevation is not None:
-        facts["detector_tilt"] = -elevation + 0.0
-    if azimuthal is not None:
-        facts["detector_azimuth"] = azimuthal
-    if facts:
-        facts["units"] = {"detector_tilt": "°", "detector_azimuth": "°"}
-    return facts
+def _detector_facts(detector: Any) -> dict[str, Any]:
+    """kikuchipy's detector tilt and azimuth (degrees) and the sample tilt it read."""
+    if detector is None:
+        return {}
+    facts = {
+        "detector_tilt": float(detector.tilt),
+        "detector_azimuth": float(detector.azimuthal),
+        "sample_tilt": float(detector.sample_tilt),
+    }
+    return {**facts, "units": dict.fromkeys(facts, "°")}
