@@ -163,4 +163,4 @@ def _detector_facts(detector: Any) -> dict[str, Any]:
         "detector_azimuth": float(detector.azimuthal),
         "sample_tilt": float(detector.sample_tilt),
     }
-    return {**facts, "units": dict.fromkeys(facts, "°")}
+    return {**facts, "units": dict.fromkeys(facts, "degree")}

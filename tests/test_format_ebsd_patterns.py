@@ -1,0 +1,302 @@
+"""Kikuchi-pattern files (EBSD): Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``Pattern.dat`` + ``Setting.txt``.
+
+Expected values come from the files' bytes, read here independently of the readers (the
+.ebsp offset table and footers, the UP header and pattern block), and from kikuchipy
+reading the same file. The small ``.up1``/``.up2`` and NORDIF files are written here
+following the layouts kikuchipy reads (its ``edax_binary`` and ``nordif`` plugins).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_nxem, em_file, resolve_default, scalar
+from pynxtools_em_plugin.errors import ConversionError, UnrecognisedFile
+from pynxtools_em_plugin.formats import Acquisition, detect, edax_up, nordif, oxford_ebsp, read_signals
+from pynxtools_em_plugin.model import AxisKind
+
+EBSP = "ebsd/oxford_binary/patterns.ebsp"
+UP2 = "ebsd/edax_binary/edax_binary.up2"
+EVENT = "entry1/measurement/event1"
+#: Pattern files record no dwell time; the grid type they give creates the scan controller.
+NO_DWELL = (r"measurement/event\d+/instrument/ebeam_column/scan_controller/dwell_time",)
+#: NORDIF's Setting.txt gives the sample tilt (so a stage) but no stage position.
+NO_STAGE_POSITION = (r"measurement/event\d+/instrument/stage/position",)
+
+
+def _ebsp_patterns_by_footer(path: Path) -> dict[tuple[float, float], np.ndarray]:
+    """Each pattern of a version-2 .ebsp keyed by its footer's beam (y, x), read from the bytes."""
+    raw = path.read_bytes()
+    assert struct.unpack_from("<q", raw)[0] == -2
+    first = struct.unpack_from("<q", raw, 8)[0]
+    starts = [s for s in np.frombuffer(raw[8:], "<i8", count=(min(first, 80) - 8) // 8)]
+    found = {}
+    for start in starts:
+        _, rows, cols, n_bytes = struct.unpack_from("<4i", raw, start)
+        pattern = np.frombuffer(raw, "u1", count=n_bytes, offset=start + 16).reshape(rows, cols)
+        footer = start + 16 + n_bytes
+        x, y = struct.unpack_from("<d", raw, footer + 1)[0], struct.unpack_from("<d", raw, footer + 10)[0]
+        found[(y, x)] = pattern
+    return found
+
+
+# ---- Oxford .ebsp ----------------------------------------------------------------------------
+def test_oxford_ebsp_square_grid_from_footers_in_scan_order():
+    path = em_file(EBSP)
+    assert detect(path) is oxford_ebsp
+    (signal,) = oxford_ebsp.read(path, [])
+    assert type(signal.data).__module__.startswith("dask")  # lazy
+    assert signal.shape == (3, 3, 60, 60) and signal.data.dtype == np.uint8
+    assert [a.name for a in signal.axes] == ["scan y", "scan x", "detector y", "detector x"]
+    assert [a.kind for a in signal.axes] == [AxisKind.SPACE, AxisKind.SPACE, AxisKind.INDEX, AxisKind.INDEX]
+    assert signal.axes[1].units == "µm" and np.allclose(signal.axes[1].values, [0, 1.5, 3.0])
+    facts = signal.derived["ebsd"]
+    assert facts["grid_type"] == "square" and (facts["step_x"], facts["step_y"]) == (1.5, 1.5)
+    assert facts["units"]["step_x"] == "µm" and (facts["scan_rows"], facts["scan_cols"]) == (3, 3)
+    # the offset table is rolled by one: the file's first pattern is scan point 1; order restored
+    assert list(signal.metadata["file_order"]) == [8, 0, 1, 2, 3, 4, 5, 6, 7]
+    data = np.asarray(signal.data)
+    for (y, x), pattern in _ebsp_patterns_by_footer(path).items():
+        np.testing.assert_array_equal(data[round(y / 1.5), round(x / 1.5)], pattern)
+
+
+def test_oxford_ebsp_converts_validates_and_equals_kikuchipy(convert):
+    from kikuchipy.io.plugins.oxford_binary import file_reader
+
+    path = em_file(EBSP)
+    result = convert(path)
+    assert_clean_nxem(result, also_lacking=NO_DWELL)
+    (expected,) = file_reader(str(path))
+    with result.h5() as h5:
+        cube = resolve_default(h5)
+        assert cube.name == f"/{EVENT}/image1/image_4d"
+        np.testing.assert_array_equal(cube["real"][()], expected["data"])
+        assert cube["axis_k"].attrs["units"] == "µm" and np.allclose(cube["axis_k"][()], [0, 1.5, 3.0])
+        assert cube["axis_k"].attrs["long_name"] == "scan x (µm)"
+        assert scalar(h5, f"{EVENT}/type")[0] == "EBSD"
+        assert scalar(h5, f"{EVENT}/instrument/ebeam_column/scan_controller/scan_schema")[0] == "square grid"
+        raw = json.loads(h5[f"{EVENT}/vendor_metadata/original_metadata"][()])
+        assert raw["beam_x"] == pytest.approx([0, 1.5, 3.0] * 3)
+        derived = json.loads(h5[f"{EVENT}/derived_metadata/values"][()])
+        assert derived["ebsd"]["step_y"] == 1.5 and derived["ebsd"]["units"]["step_y"] == "µm"
+
+
+def test_oxford_ebsp_damaged_or_truncated_is_refused(tmp_path):
+    raw = em_file(EBSP).read_bytes()
+    cut = tmp_path / "cut.ebsp"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ConversionError, match=r"cut\.ebsp: looks like Oxford.*truncated or damaged"):
+        oxford_ebsp.read(cut, [])
+    header = tmp_path / "header.ebsp"
+    damaged = bytearray(raw)
+    damaged[80 + 4 : 80 + 8] = struct.pack("<i", 100_000)  # the first pattern's row count
+    header.write_bytes(bytes(damaged))
+    assert not oxford_ebsp.sniff(header, bytes(damaged[:1024]))
+
+
+# ---- EDAX .up2 / .up1 --------------------------------------------------------------------------
+def test_edax_up2_hexagonal_grid_is_a_point_list_with_positions():
+    path = em_file(UP2)
+    assert detect(path) is edax_up
+    (signal,) = edax_up.read(path, [])
+    assert signal.shape == (10, 60, 60) and signal.data.dtype == np.uint16  # every pattern the file holds
+    assert [a.name for a in signal.axes] == ["scan point", "detector y", "detector x"]
+    facts = signal.derived["ebsd"]
+    assert facts["grid_type"] == "hexagonal" and facts["step_x"] == pytest.approx(np.pi)
+    assert facts["units"]["x"] == "µm" and len(facts["x"]) == 10
+    # EDAX hexagonal rows: 3 points, then 2 shifted by half a step, rows step_y apart
+    assert facts["x"][:5] == pytest.approx([0, np.pi, 2 * np.pi, np.pi / 2, 3 * np.pi / 2])
+    assert facts["y"][:5] == pytest.approx([0, 0, 0, np.pi / 2, np.pi / 2])
+    assert any("holds 10 patterns, the 3-row hexagonal map 8" in w for w in signal.warnings)
+    assert signal.metadata["up_header"]["hexagonal"] == 1
+    raw = np.frombuffer(path.read_bytes()[42:], "<u2").reshape(10, 60, 60)
+    np.testing.assert_array_equal(np.asarray(signal.data)[[0, 4, 9]], raw[[0, 4, 9]])
+
+
+def test_edax_up2_converts_validates_and_equals_kikuchipy(convert):
+    from kikuchipy.io.plugins.edax_binary import file_reader
+
+    path = em_file(UP2)
+    result = convert(path)
+    assert_clean_nxem(result, also_lacking=NO_DWELL)
+    with pytest.warns(UserWarning, match="hexagonal"):
+        (expected,) = file_reader(str(path))
+    with result.h5() as h5:
+        stack = resolve_default(h5)
+        assert stack.name == f"/{EVENT}/image1/stack_2d"
+        np.testing.assert_array_equal(stack["real"][()], expected["data"])
+        assert scalar(h5, f"{EVENT}/instrument/ebeam_column/scan_controller/scan_schema")[0] == "hexagonal grid"
+        assert scalar(h5, f"{EVENT}/type")[0] == "EBSD"
+
+
+def write_up(path: Path, patterns: np.ndarray, grid: tuple[int, int] | None = None, hexagonal: bool = False) -> Path:
+    """A UP1 (version 1: no grid) or UP2 (version 3) file, in the layout kikuchipy's reader reads."""
+    count, height, width = patterns.shape
+    with open(path, "wb") as handle:
+        if grid is None:
+            np.array([1, width, height, 16], "<u4").tofile(handle)
+        else:
+            np.array([3, width, height, 42], "<u4").tofile(handle)
+            np.array([0], "u1").tofile(handle)
+            np.array([grid[1], grid[0]], "<u4").tofile(handle)  # columns, rows
+            np.array([int(hexagonal)], "u1").tofile(handle)
+            np.array([0.25, 0.5], "<f8").tofile(handle)
+        patterns.tofile(handle)
+    return path
+
+
+def test_edax_up1_version1_is_a_list_and_up2_square_grid_is_a_map(tmp_path):
+    rng = np.random.default_rng(7)
+    eight_bit = rng.integers(0, 255, (5, 6, 8), dtype=np.uint8)
+    up1 = write_up(tmp_path / "list.up1", eight_bit)
+    assert detect(up1) is edax_up
+    (signal,) = edax_up.read(up1, [])
+    assert signal.shape == (5, 6, 8) and signal.data.dtype == np.uint8
+    assert "grid_type" not in signal.derived["ebsd"] and "x" not in signal.derived["ebsd"]
+    np.testing.assert_array_equal(np.asarray(signal.data), eight_bit)
+
+    square = rng.integers(0, 4000, (6, 6, 8), dtype=np.uint16)
+    up2 = write_up(tmp_path / "map.up2", square, grid=(2, 3))
+    (signal,) = edax_up.read(up2, [])
+    assert signal.shape == (2, 3, 6, 8) and signal.axes[0].units == "µm"
+    assert np.allclose(signal.axes[0].values, [0, 0.5]) and np.allclose(signal.axes[1].values, [0, 0.25, 0.5])
+    np.testing.assert_array_equal(np.asarray(signal.data)[1, 2], square[5])
+
+
+def test_edax_up_truncated_or_damaged_is_refused(tmp_path):
+    patterns = np.ones((6, 6, 8), np.uint16)
+    cut = write_up(tmp_path / "cut.up2", patterns, grid=(2, 3))
+    cut.write_bytes(cut.read_bytes()[:-100])
+    with pytest.raises(ConversionError, match=r"cut\.up2: looks like EDAX.*truncated"):
+        read_signals(Acquisition(edax_up, cut, []))
+    damaged = write_up(tmp_path / "damaged.up2", patterns, grid=(2, 3))
+    raw = bytearray(damaged.read_bytes())
+    raw[12:16] = struct.pack("<I", 40)  # pattern offset no longer the header size
+    damaged.write_bytes(bytes(raw))
+    assert not edax_up.sniff(damaged, bytes(raw[:1024]))
+
+
+# ---- NORDIF ------------------------------------------------------------------------------------
+def write_nordif(folder: Path, patterns: np.ndarray, step: float = 1.5) -> tuple[Path, Path]:
+    """``Pattern.dat`` and ``Setting.txt`` in NORDIF's layout (the lines kikuchipy's reader reads,
+    at their places relative to the section headers); ``patterns`` is (rows, cols, height, width)."""
+    rows, cols, height, width = patterns.shape
+    lines = [
+        "[NORDIF]\t\t",
+        "Software version\t3.1.2\t",
+        "\t\t",
+        "[Microscope]\t\t",
+        "Manufacturer\tHitachi\t",
+        "Model\tSU-6600\t",
+        "Magnification\t200\t#",
+        "Scan direction\tDirect\t",
+        "Accelerating voltage\t20\tkV",
+        "Working distance\t24.7\tmm",
+        "Tilt angle\t70\t\u00b0",
+        "\t\t",
+        "[Electron image]\t\t",
+        "Frame rate\t0.25\tfps",
+        "Resolution\t1000x1000\tpx",
+        "\t\t",
+        "[EBSD detector]\t\t",
+        "Model\tUF1100\t",
+        "\t\t",
+        "[Detector angles]\t\t",
+        "Euler 1\t0\t\u00b0",
+        "Euler 2\t0\t\u00b0",
+        "Euler 3\t0\t\u00b0",
+        "Azimuthal\t2\t\u00b0",
+        "Elevation\t10\t\u00b0",
+        "\t\t",
+        "[Acquisition settings]\t\t",
+        "Frame rate\t202\tfps",
+        f"Resolution\t{width}x{height}\tpx",
+        "Exposure time\t3500\t\u00b5s",
+        "Gain\t0\t",
+        "\t\t",
+        "[Calibration settings]\t\t",
+        "Frame rate\t10\tfps",
+        f"Resolution\t{width}x{height}\tpx",
+        "\t\t",
+        "[Specimen]\t\t",
+        "Name\tNi\t",
+        "\t\t",
+        "[Area]\t\t",
+        "Top\t89.200 (223)\t\u00b5m (px)",
+        "Left\t60.384 (152)\t\u00b5m (px)",
+        "Width\t4.500 (11)\t\u00b5m (px)",
+        "Height\t4.500 (11)\t\u00b5m (px)",
+        f"Step size\t{step:.3f}\t\u00b5m",
+        f"Number of samples\t{rows}x{cols}\t#",
+    ]
+    settings = folder / "Setting.txt"
+    settings.write_bytes("\r\n".join(lines).encode("latin-1") + b"\r\n")
+    dat = folder / "Pattern.dat"
+    patterns.astype(np.uint8).tofile(dat)
+    return dat, settings
+
+
+@pytest.fixture
+def nordif_scan(tmp_path) -> tuple[Path, Path, np.ndarray]:
+    patterns = np.random.default_rng(3).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8)
+    return (*write_nordif(tmp_path, patterns), patterns)
+
+
+def test_nordif_dat_with_setting_txt(nordif_scan):
+    dat, settings, patterns = nordif_scan
+    assert detect(dat) is nordif and detect(settings) is nordif
+    assert nordif.companions(dat, [dat, settings]) == [settings]
+    (signal,) = read_signals(Acquisition(nordif, dat, [settings]))
+    assert signal.shape == (2, 3, 10, 12) and signal.data.dtype == np.uint8
+    assert signal.axes[1].units == "µm" and np.allclose(signal.axes[1].values, [0, 1.5, 3.0])
+    facts = signal.derived["ebsd"]
+    assert facts["detector_tilt"] == -10.0 and facts["units"]["detector_tilt"] == "degree"
+    assert facts["sample_tilt"] == 70.0
+    assert signal.metadata["nordif_settings"]["Acquisition settings"]["Exposure time"] == "3500"
+    np.testing.assert_array_equal(np.asarray(signal.data), patterns)
+
+
+def test_nordif_converts_with_settings_mapped(nordif_scan, convert):
+    dat, settings, patterns = nordif_scan
+    result = convert(dat, settings)
+    assert_clean_nxem(result, also_lacking=NO_DWELL + NO_STAGE_POSITION)
+    with result.h5() as h5:
+        cube = resolve_default(h5)
+        np.testing.assert_array_equal(cube["real"][()], patterns)
+        assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (20.0, "kV")
+        assert scalar(h5, f"{EVENT}/instrument/optics/working_distance") == (pytest.approx(24.7), "mm")
+        assert scalar(h5, f"{EVENT}/instrument/detector/count_time") == (pytest.approx(0.0035), "s")
+        assert scalar(h5, f"{EVENT}/instrument/stage/tilt1") == (70.0, "degree")
+        assert scalar(h5, f"{EVENT}/instrument/detector/ebsd_detector/tilt") == (-10.0, "degree")
+        assert scalar(h5, "entry1/measurement/instrument/detector/fabrication/vendor")[0] == "NORDIF"
+        assert scalar(h5, "entry1/sample/name")[0] == "Ni"
+
+
+def test_nordif_lone_settings_dat_alone_and_truncated_are_refused(nordif_scan, tmp_path):
+    dat, settings, _ = nordif_scan
+    with pytest.raises(ConversionError, match=r"Setting\.txt: is a NORDIF settings file .* pass the Pattern\.dat"):
+        read_signals(Acquisition(nordif, settings, []))
+    dat.write_bytes(dat.read_bytes()[:-50])
+    with pytest.raises(ConversionError, match=r"Pattern\.dat: looks like NORDIF.*is truncated"):
+        read_signals(Acquisition(nordif, dat, [settings]))
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "Pattern.dat").write_bytes(dat.read_bytes())
+    with pytest.raises(UnrecognisedFile, match=r"Pattern\.dat: is not a recognised"):
+        detect(alone / "Pattern.dat")
+
+
+def test_bad_pattern_file_leaves_no_output(tmp_path):
+    from pynxtools_em_plugin.conversion import convert as convert_files
+
+    cut = tmp_path / "cut.ebsp"
+    cut.write_bytes(em_file(EBSP).read_bytes()[:20000])
+    output = tmp_path / "out.nxs"
+    outcome = convert_files([cut], output)
+    assert outcome.status != "converted" and "cut.ebsp" in outcome.message and "\n" not in outcome.message
+    assert not output.exists()
