@@ -213,4 +213,7 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "blockfile": ("blockfile", ("test_format_4dstem.py",)),
     "ncem_emd": ("ncem_emd", ("test_format_4dstem.py",)),
     "tvips": ("tvips", ("test_format_4dstem.py",)),
+    "oxford_ebsp": ("ebsd/oxford_binary", ("test_format_ebsd_patterns.py",)),
+    "edax_up": ("ebsd/edax_binary", ("test_format_ebsd_patterns.py",)),
+    "nordif": (None, ("test_format_ebsd_patterns.py",)),
 }

@@ -236,7 +236,7 @@ def write_nordif(folder: Path, patterns: np.ndarray, step: float = 1.5) -> tuple
     ]
     settings = folder / "Setting.txt"
     settings.write_bytes("\r\n".join(lines).encode("latin-1") + b"\r\n")
-    dat = folder / "Pattern.dat"
+    dat = (folder / "Pattern").with_suffix(".dat")
     patterns.astype(np.uint8).tofile(dat)
     return dat, settings
 
@@ -300,3 +300,13 @@ def test_bad_pattern_file_leaves_no_output(tmp_path):
     outcome = convert_files([cut], output)
     assert outcome.status != "converted" and "cut.ebsp" in outcome.message and "\n" not in outcome.message
     assert not output.exists()
+
+
+def test_nordif_vendor_tree_is_kikuchipys_plus_the_parsed_settings(nordif_scan):
+    from test_vendor_metadata import LIBRARY_TREES
+
+    dat, settings, _ = nordif_scan
+    (signal,) = read_signals(Acquisition(nordif, dat, [settings]))
+    (expected,) = LIBRARY_TREES["nordif"](dat, [settings])
+    assert set(signal.metadata) - set(expected["original_metadata"]) == set(nordif.PARSED_VENDOR_BLOCKS)
+    assert signal.metadata["nordif_header"] == expected["original_metadata"]["nordif_header"]

@@ -76,6 +76,8 @@ SEEDS: dict[str, list[list[str]]] = {
     "blockfile": [["blockfile/test1.blo"]],
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
+    "oxford_ebsp": [["ebsd/oxford_binary/patterns.ebsp"]],
+    "edax_up": [["ebsd/edax_binary/edax_binary.up2"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {
@@ -93,7 +95,7 @@ MORE_SEEDS: dict[str, list[list[str]]] = {
 }
 MORE = os.environ.get("EM_PLUGIN_FUZZ_MORE") == "1"
 #: Made by the tests (no plain PNG/JPEG among the shared files) or shipped with the project.
-GENERATED_SEEDS = {"image": [".png", ".jpg"], "velox": ["example_haadf.emd"]}
+GENERATED_SEEDS = {"image": [".png", ".jpg"], "velox": ["example_haadf.emd"], "nordif": ["Pattern.dat"]}
 
 #: Values written over header words: zero, small, sign bit, all ones, absurd element counts.
 _WORDS_4 = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1_000_000)
@@ -227,9 +229,22 @@ def seed_groups(format_name: str, generated: Path) -> list[tuple[Path, ...]]:
     for item in GENERATED_SEEDS.get(format_name, []):
         if item.startswith("."):
             groups.append((write_png(generated, suffix=item),))
+        elif item == "Pattern.dat":
+            groups.append(_nordif_seed(generated))
         else:
             groups.append((EXAMPLES / item,))
     return groups
+
+
+def _nordif_seed(generated: Path) -> tuple[Path, ...]:
+    """A small NORDIF Pattern.dat with its Setting.txt (no NORDIF file among the shared ones)."""
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_nordif
+
+    folder = generated / "nordif"
+    folder.mkdir(exist_ok=True)
+    return write_nordif(folder, np.random.default_rng(5).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8))
 
 
 # ---- workers -------------------------------------------------------------------------

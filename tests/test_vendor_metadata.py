@@ -46,6 +46,19 @@ def _read_mrc(path: Path, companions: list[Path]) -> list[dict]:
 
 
 #: Format name -> how its library reads the signal dictionaries of an acquisition (main file, companions).
+def _read_kikuchipy(plugin: str) -> Callable[[Path, list[Path]], list[dict]]:
+    """The signal dictionaries of kikuchipy's ``kikuchipy.io.plugins.<plugin>`` reader (EBSD patterns)."""
+
+    def read(path: Path, companions: list[Path]) -> list[dict]:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # kikuchipy's notes (hexagonal grid read as a list, no background)
+            return importlib.import_module(f"kikuchipy.io.plugins.{plugin}").file_reader(str(path), lazy=True)
+
+    return read
+
+
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
     "velox": _read("emd", lazy=True),
@@ -62,6 +75,9 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "blockfile": _read("blockfile", lazy=True),
     "ncem_emd": _read("emd", lazy=True),
     "tvips": _read("tvips", lazy=True),
+    "oxford_ebsp": _read_kikuchipy("oxford_binary"),
+    "edax_up": _read_kikuchipy("edax_binary"),
+    "nordif": _read_kikuchipy("nordif"),
 }
 
 
@@ -99,10 +115,11 @@ def test_every_registered_format_has_a_library_reader():
 
 
 def test_every_registered_format_has_a_shared_file():
-    """All but plain images, of which the shared data has none (a synthetic one is tested below)."""
+    """All but plain images and NORDIF patterns, of which the shared data has none (synthetic ones are
+    tested below and in test_format_ebsd_patterns.py)."""
     if not EM_DATA.is_dir():
         pytest.skip("real data not available")
-    assert {a.format.NAME for a in _acquisitions()} == set(formats.FORMAT_MODULES) - {"image"}
+    assert {a.format.NAME for a in _acquisitions()} == set(formats.FORMAT_MODULES) - {"image", "nordif"}
 
 
 @pytest.mark.parametrize("acquisition", _params())

@@ -37,7 +37,7 @@ from ._kikuchi import refuse as _refuse
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "edax_up"
-TITLE = "EDAX/TSL EBSD patterns (.up1/.up2)"
+TITLE = "EDAX/TSL EBSD patterns"
 EXTENSIONS = (".up1", ".up2")
 PARSED_VENDOR_BLOCKS = ("up_header",)
 

@@ -36,7 +36,7 @@ from ._kikuchi import SQUARE, ScanGrid, pattern_signal, refuse
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "nordif"
-TITLE = "NORDIF EBSD patterns (Pattern.dat + Setting.txt)"
+TITLE = "NORDIF EBSD patterns"
 EXTENSIONS = (".dat", ".txt")
 PARSED_VENDOR_BLOCKS = ("nordif_settings",)
 

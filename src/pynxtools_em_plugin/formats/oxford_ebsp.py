@@ -29,7 +29,7 @@ from ._kikuchi import SQUARE, ScanGrid, pattern_signal
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "oxford_ebsp"
-TITLE = "Oxford Instruments EBSD patterns (.ebsp)"
+TITLE = "Oxford Instruments EBSD patterns"
 EXTENSIONS = (".ebsp",)
 
 _MAX_VERSION = 6
