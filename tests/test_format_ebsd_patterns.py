@@ -17,7 +17,16 @@ import pytest
 
 from conftest import assert_clean_nxem, em_file, resolve_default, scalar
 from pynxtools_em_plugin.errors import ConversionError, UnrecognisedFile
-from pynxtools_em_plugin.formats import Acquisition, detect, edax_up, nordif, oxford_ebsp, read_signals
+from pynxtools_em_plugin.formats import (
+    Acquisition,
+    detect,
+    edax_up,
+    emsoft_ebsd,
+    kikuchipy_h5ebsd,
+    nordif,
+    oxford_ebsp,
+    read_signals,
+)
 from pynxtools_em_plugin.model import AxisKind
 
 EBSP = "ebsd/oxford_binary/patterns.ebsp"
@@ -310,3 +319,120 @@ def test_nordif_vendor_tree_is_kikuchipys_plus_the_parsed_settings(nordif_scan):
     (expected,) = LIBRARY_TREES["nordif"](dat, [settings])
     assert set(signal.metadata) - set(expected["original_metadata"]) == set(nordif.PARSED_VENDOR_BLOCKS)
     assert signal.metadata["nordif_header"] == expected["original_metadata"]["nordif_header"]
+
+
+# ---- kikuchipy h5ebsd and EMsoft (HDF5, written here in the layouts kikuchipy reads) ---------
+def _scalars(group, values: dict) -> None:
+    """Datasets of shape (1,), strings as fixed-length bytes: how kikuchipy's writer stores a header."""
+    for key, value in values.items():
+        if isinstance(value, str):
+            group.create_dataset(key, data=np.array([value.encode()]))
+        else:
+            group.create_dataset(key, data=np.atleast_1d(value))
+
+
+def write_kikuchipy_h5ebsd(path: Path, patterns: np.ndarray, step: float = 2.0) -> Path:
+    """One ``Scan 1`` as kikuchipy's ``EBSD.save`` writes it (patterns as (points, rows, cols))."""
+    import h5py
+
+    rows, cols, height, width = patterns.shape
+    with h5py.File(path, "w") as h5:
+        _scalars(h5, {"manufacturer": "kikuchipy", "version": "0.13.1"})
+        scan = h5.create_group("Scan 1")
+        scan.create_dataset("EBSD/Data/patterns", data=patterns.reshape(rows * cols, height, width))
+        header = {
+            "azimuth_angle": 0.0,
+            "twist_angle": 0.0,
+            "binning": 1,
+            "elevation_angle": 5.0,
+            "n_columns": cols,
+            "n_rows": rows,
+            "pattern_width": width,
+            "pattern_height": height,
+            "pcx": 0.42,
+            "pcy": 0.21,
+            "pcz": 0.55,
+            "detector_pixel_size": 70.0,
+            "sample_tilt": 70.0,
+            "static_background": -1,
+            "step_x": step,
+            "step_y": step,
+        }
+        _scalars(scan.create_group("EBSD/Header"), header)
+        sem = {"beam_energy": 20.0, "magnification": 500, "microscope": "ZEISS SUPRA55 VP", "working_distance": 15.0}
+        _scalars(scan.create_group("SEM/Header"), sem)
+    return path
+
+
+def test_kikuchipy_h5ebsd_scan_with_detector_and_sem(tmp_path, convert):
+    patterns = np.random.default_rng(11).integers(0, 255, (2, 3, 8, 10), dtype=np.uint8)
+    path = write_kikuchipy_h5ebsd(tmp_path / "scan.h5", patterns)
+    assert detect(path) is kikuchipy_h5ebsd
+    (signal,) = kikuchipy_h5ebsd.read(path, [])
+    assert signal.shape == (2, 3, 8, 10) and signal.context == "Scan 1"
+    assert np.allclose(signal.axes[1].values, [0, 2, 4]) and signal.axes[1].units == "µm"
+    facts = signal.derived["ebsd"]
+    assert facts["pattern_centre"] == [0.42, 0.21, 0.55] and facts["pattern_centre_convention"] == "Bruker"
+    assert signal.derived["sem"]["beam_energy"] == 20.0
+    np.testing.assert_array_equal(np.asarray(signal.data), patterns)
+    result = convert(path)
+    assert_clean_nxem(result, also_lacking=NO_DWELL + NO_STAGE_POSITION)
+    with result.h5() as h5:
+        detector = f"{EVENT}/instrument/detector"
+        assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (20.0, "kV")
+        assert scalar(h5, f"{EVENT}/instrument/optics/working_distance") == (15.0, "mm")
+        assert scalar(h5, f"{detector}/x_pixel_size") == (70.0, "µm")
+        assert scalar(h5, f"{detector}/ebsd_detector/tilt") == (5.0, "degree")
+        centre = [h5[f"{detector}/ebsd_detector/pattern_centre_{axis}"][()] for axis in "xyz"]
+        assert centre == pytest.approx([0.42, 0.21, 0.55])
+        np.testing.assert_array_equal(resolve_default(h5)["real"][()], patterns)
+
+
+def write_emsoft_ebsd(path: Path, patterns: np.ndarray) -> Path:
+    """An EMEBSD.f90 output file as kikuchipy's ``emsoft_ebsd`` reader reads it."""
+    import h5py
+
+    count, height, width = patterns.shape
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("EMheader/EBSD/ProgramName", data=np.array([b"EMEBSD.f90"]))
+        h5.create_dataset("EMheader/EBSD/Version", data=np.array([b"5_0_20200217_0"]))
+        h5.create_dataset("EMData/EBSD/EBSDPatterns", data=patterns)
+        h5.create_dataset("EMData/EBSD/EulerAngles", data=np.zeros((count, 3), np.float32))
+        h5.create_dataset("EMData/EBSD/xtalname", data=np.array([b"ni/ni.xtal"]))
+        names = {"numsx": width, "numsy": height, "delta": 70.0, "thetac": 10.0, "binning": 1}
+        names |= {"xpc": 4.86, "ypc": 16.58, "L": 2123.3, "energymax": 20.0, "energymin": 10.0}
+        _scalars(h5.create_group("NMLparameters/EBSDNameList"), names)
+        crystal = h5.create_group("CrystalData")
+        crystal.create_dataset("AtomData", data=np.array([[0.0], [0.0], [0.0], [1.0], [0.005]], np.float32))
+        _scalars(crystal, {"Atomtypes": np.int32(28), "CrystalSystem": 1, "Natomtypes": 1})
+        _scalars(crystal, {"SpaceGroupNumber": 225, "SpaceGroupSetting": 1})
+        crystal.create_dataset("LatticeParameters", data=np.array([0.35236, 0.35236, 0.35236, 90, 90, 90]))
+    return path
+
+
+def test_emsoft_simulated_patterns_are_a_simulated_list(tmp_path, convert):
+    patterns = np.random.default_rng(13).random((4, 8, 10)).astype(np.float32)
+    path = write_emsoft_ebsd(tmp_path / "simulated.h5", patterns)
+    assert detect(path) is emsoft_ebsd
+    (signal,) = emsoft_ebsd.read(path, [])
+    assert signal.simulated and signal.shape == (4, 8, 10)
+    assert signal.derived["ebsd"]["pattern_centre"] == [4.86, 16.58, 2123.3]
+    assert signal.derived["ebsd"]["pattern_centre_convention"] == "EMsoft"
+    result = convert(path)
+    assert_clean_nxem(result, also_lacking=NO_DWELL)
+    with result.h5() as h5:
+        assert h5["entry1/sample/is_simulation"][()]
+        detector = f"{EVENT}/instrument/detector"
+        assert scalar(h5, f"{detector}/distance") == (pytest.approx(2123.3), "µm")
+        assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (20.0, "kV")
+        np.testing.assert_allclose(resolve_default(h5)["real"][()], patterns)
+
+
+def test_hdf5_pattern_files_damaged_are_refused(tmp_path):
+    patterns = np.zeros((1, 2, 8, 10), np.uint8)
+    path = write_kikuchipy_h5ebsd(tmp_path / "scan.h5", patterns)
+    raw = path.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ConversionError, match=r"cut\.h5: "):
+        read_signals(Acquisition(detect(cut), cut, []))

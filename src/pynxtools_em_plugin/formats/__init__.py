@@ -52,6 +52,8 @@ FORMAT_MODULES: tuple[str, ...] = (
     "oxford_ebsp",
     "edax_up",
     "nordif",
+    "kikuchipy_h5ebsd",
+    "emsoft_ebsd",
 )
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -151,3 +151,21 @@ def hexagonal_count(rows: int, cols: int) -> int:
 def refuse(path: Path, title: str, reason: str) -> ConversionError:
     """The one error for a pattern file that looks like ``title`` but cannot be read."""
     return ConversionError(path, f"looks like {title} but {reason}")
+
+
+def hdf5_text(path: Path, dataset: str) -> str | None:
+    """The first string of a small HDF5 dataset (as kikuchipy and EMsoft write names), or None.
+
+    For sniffing: never raises (h5py raises OSError, KeyError, RuntimeError... on damaged files)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            node = h5.get(dataset)
+            if not isinstance(node, h5py.Dataset) or node.size == 0 or node.size > 64:
+                return None
+            value = node[()]
+    except Exception:
+        return None
+    first = value.flat[0] if isinstance(value, np.ndarray) else value
+    return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
