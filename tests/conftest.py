@@ -216,4 +216,6 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "oxford_ebsp": ("ebsd/oxford_binary", ("test_format_ebsd_patterns.py",)),
     "edax_up": ("ebsd/edax_binary", ("test_format_ebsd_patterns.py",)),
     "nordif": (None, ("test_format_ebsd_patterns.py",)),
+    "kikuchipy_h5": (None, ("test_format_ebsd_patterns.py",)),
+    "emsoft_ebsd": (None, ("test_format_ebsd_patterns.py",)),
 }

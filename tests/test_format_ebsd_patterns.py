@@ -22,7 +22,7 @@ from pynxtools_em_plugin.formats import (
     detect,
     edax_up,
     emsoft_ebsd,
-    kikuchipy_h5ebsd,
+    kikuchipy_h5,
     nordif,
     oxford_ebsp,
     read_signals,
@@ -145,7 +145,7 @@ def test_edax_up2_converts_validates_and_equals_kikuchipy(convert):
 
 def write_up(path: Path, patterns: np.ndarray, grid: tuple[int, int] | None = None, hexagonal: bool = False) -> Path:
     """A UP1 (version 1: no grid) or UP2 (version 3) file, in the layout kikuchipy's reader reads."""
-    count, height, width = patterns.shape
+    height, width = patterns.shape[1:]
     with open(path, "wb") as handle:
         if grid is None:
             np.array([1, width, height, 16], "<u4").tofile(handle)
@@ -366,9 +366,9 @@ def write_kikuchipy_h5ebsd(path: Path, patterns: np.ndarray, step: float = 2.0) 
 
 def test_kikuchipy_h5ebsd_scan_with_detector_and_sem(tmp_path, convert):
     patterns = np.random.default_rng(11).integers(0, 255, (2, 3, 8, 10), dtype=np.uint8)
-    path = write_kikuchipy_h5ebsd(tmp_path / "scan.h5", patterns)
-    assert detect(path) is kikuchipy_h5ebsd
-    (signal,) = kikuchipy_h5ebsd.read(path, [])
+    path = write_kikuchipy_h5ebsd((tmp_path / "scan").with_suffix(".h5"), patterns)
+    assert detect(path) is kikuchipy_h5
+    (signal,) = kikuchipy_h5.read(path, [])
     assert signal.shape == (2, 3, 8, 10) and signal.context == "Scan 1"
     assert np.allclose(signal.axes[1].values, [0, 2, 4]) and signal.axes[1].units == "µm"
     facts = signal.derived["ebsd"]

@@ -95,7 +95,13 @@ MORE_SEEDS: dict[str, list[list[str]]] = {
 }
 MORE = os.environ.get("EM_PLUGIN_FUZZ_MORE") == "1"
 #: Made by the tests (no plain PNG/JPEG among the shared files) or shipped with the project.
-GENERATED_SEEDS = {"image": [".png", ".jpg"], "velox": ["example_haadf.emd"], "nordif": ["Pattern.dat"]}
+GENERATED_SEEDS = {
+    "image": [".png", ".jpg"],
+    "velox": ["example_haadf.emd"],
+    "nordif": ["Pattern.dat"],
+    "kikuchipy_h5": ["kikuchipy.h5"],
+    "emsoft_ebsd": ["emsoft.h5"],
+}
 
 #: Values written over header words: zero, small, sign bit, all ones, absurd element counts.
 _WORDS_4 = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1_000_000)
@@ -229,8 +235,8 @@ def seed_groups(format_name: str, generated: Path) -> list[tuple[Path, ...]]:
     for item in GENERATED_SEEDS.get(format_name, []):
         if item.startswith("."):
             groups.append((write_png(generated, suffix=item),))
-        elif item == "Pattern.dat":
-            groups.append(_nordif_seed(generated))
+        elif item in _EBSD_SEEDS:
+            groups.append(_EBSD_SEEDS[item](generated))
         else:
             groups.append((EXAMPLES / item,))
     return groups
@@ -245,6 +251,28 @@ def _nordif_seed(generated: Path) -> tuple[Path, ...]:
     folder = generated / "nordif"
     folder.mkdir(exist_ok=True)
     return write_nordif(folder, np.random.default_rng(5).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8))
+
+
+def _kikuchipy_seed(generated: Path) -> tuple[Path, ...]:
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_kikuchipy_h5ebsd
+
+    patterns = np.random.default_rng(5).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8)
+    return (write_kikuchipy_h5ebsd(generated / "kikuchipy.h5", patterns),)
+
+
+def _emsoft_seed(generated: Path) -> tuple[Path, ...]:
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_emsoft_ebsd
+
+    patterns = np.random.default_rng(5).random((3, 10, 12)).astype(np.float32)
+    return (write_emsoft_ebsd(generated / "emsoft.h5", patterns),)
+
+
+#: Pattern formats of which no file is shared: seed files written by their test module's writers.
+_EBSD_SEEDS = {"Pattern.dat": _nordif_seed, "kikuchipy.h5": _kikuchipy_seed, "emsoft.h5": _emsoft_seed}
 
 
 # ---- workers -------------------------------------------------------------------------

@@ -59,6 +59,9 @@ def _read_kikuchipy(plugin: str) -> Callable[[Path, list[Path]], list[dict]]:
     return read
 
 
+#: Pattern formats without a shared file: test_format_ebsd_patterns.py writes them.
+_SYNTHETIC_EBSD = {"nordif", "kikuchipy_h5", "emsoft_ebsd"}
+
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
     "velox": _read("emd", lazy=True),
@@ -78,6 +81,8 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "oxford_ebsp": _read_kikuchipy("oxford_binary"),
     "edax_up": _read_kikuchipy("edax_binary"),
     "nordif": _read_kikuchipy("nordif"),
+    "kikuchipy_h5": _read_kikuchipy("kikuchipy_h5ebsd"),
+    "emsoft_ebsd": _read_kikuchipy("emsoft_ebsd"),
 }
 
 
@@ -115,11 +120,11 @@ def test_every_registered_format_has_a_library_reader():
 
 
 def test_every_registered_format_has_a_shared_file():
-    """All but plain images and NORDIF patterns, of which the shared data has none (synthetic ones are
-    tested below and in test_format_ebsd_patterns.py)."""
+    """All but plain images and the EBSD pattern formats of which the shared data has none (synthetic files
+    are tested below and in test_format_ebsd_patterns.py)."""
     if not EM_DATA.is_dir():
         pytest.skip("real data not available")
-    assert {a.format.NAME for a in _acquisitions()} == set(formats.FORMAT_MODULES) - {"image", "nordif"}
+    assert {a.format.NAME for a in _acquisitions()} == set(formats.FORMAT_MODULES) - {"image", *_SYNTHETIC_EBSD}
 
 
 @pytest.mark.parametrize("acquisition", _params())

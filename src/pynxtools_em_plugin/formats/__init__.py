@@ -52,7 +52,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "oxford_ebsp",
     "edax_up",
     "nordif",
-    "kikuchipy_h5ebsd",
+    "kikuchipy_h5",
     "emsoft_ebsd",
 )
 

@@ -30,7 +30,7 @@ from . import HDF5_MAGIC
 from ._kikuchi import SQUARE, ScanGrid, hdf5_text, pattern_signal
 from ._rsciio import call_reader, lazily, vendor_tree
 
-NAME = "kikuchipy_h5ebsd"
+NAME = "kikuchipy_h5"
 TITLE = "kikuchipy h5ebsd"
 EXTENSIONS = (".h5", ".hdf5", ".h5ebsd")
 
