@@ -436,3 +436,26 @@ def test_hdf5_pattern_files_damaged_are_refused(tmp_path):
     cut.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(ConversionError, match=r"cut\.h5: "):
         read_signals(Acquisition(detect(cut), cut, []))
+
+
+@pytest.mark.parametrize(("relative", "nxdata"), [(EBSP, "image1/image_4d/real"), (UP2, "image1/stack_2d/real")])
+def test_patterns_streamed_block_by_block_equal_kikuchipy(relative, nxdata, tmp_path, monkeypatch):
+    """The 4D-STEM streaming path (nexus/streaming.py) writes pattern files too: chunked, compressed."""
+    import h5py
+
+    from pynxtools_em_plugin import chunking
+    from pynxtools_em_plugin.conversion import convert as convert_files
+    from pynxtools_em_plugin.nexus import streaming
+    from test_vendor_metadata import LIBRARY_TREES
+
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 16 * 1024)  # several blocks even for these small files
+    source = em_file(relative)
+    outcome = convert_files([source], tmp_path / "streamed.nxs")
+    assert outcome.status == "converted", outcome.message
+    fmt = detect(source)
+    (expected,) = LIBRARY_TREES[fmt.NAME](source, [])
+    with h5py.File(tmp_path / "streamed.nxs", "r") as h5:
+        written = h5[f"{EVENT}/{nxdata}"]
+        assert written.compression == "gzip" and written.chunks[-2:] == written.shape[-2:]
+        np.testing.assert_array_equal(written[()], np.asarray(expected["data"]))

@@ -105,11 +105,12 @@ def _is_settings(path: Path) -> bool:
 
 
 def _settings_beside(path: Path) -> Path | None:
-    try:
-        candidates = [p for p in path.parent.iterdir() if p.name.lower() == SETTINGS_NAME.lower() and p != path]
-    except OSError:
-        return None
-    return next((p for p in candidates if _is_settings(p)), None)
+    """The NORDIF ``Setting.txt`` in the folder of ``path`` (by name: no folder listing per sniffed file)."""
+    for name in (SETTINGS_NAME, SETTINGS_NAME.lower()):
+        candidate = path.parent / name
+        if candidate != path and candidate.is_file() and _is_settings(candidate):
+            return candidate
+    return None
 
 
 def _lines(path: Path) -> list[str]:
