@@ -73,6 +73,9 @@ def pattern_signal(
     (points, pattern rows, pattern columns) or already as the square grid's (rows, columns, ...)."""
     pattern_rows, pattern_cols = (int(n) for n in data.shape[-2:])
     points = int(np.prod(data.shape[:-2]))
+    if grid.is_square and grid.rows * grid.cols != points:
+        reason = f"its {points} patterns do not fill its {grid.rows} x {grid.cols} grid: damaged"
+        raise ConversionError(path, f"is an EBSD pattern file but {reason}")
     if grid.is_square and data.ndim != 4:
         data = data.reshape(grid.rows, grid.cols, pattern_rows, pattern_cols)
     elif not grid.is_square and data.ndim != 3:
@@ -146,6 +149,15 @@ def hexagonal_positions(count: int, cols: int, step_x: float, step_y: float) -> 
 def hexagonal_count(rows: int, cols: int) -> int:
     """Points of an EDAX/TSL hexagonal grid of ``rows`` rows, odd rows ``cols`` points, even rows one fewer."""
     return (rows + 1) // 2 * cols + rows // 2 * max(cols - 1, 0)
+
+
+def finite(value: Any) -> float | None:
+    """A header value as a finite float, or None (a damaged or absent value is not mapped, never a crash)."""
+    try:
+        number = float(np.asarray(value, dtype=np.float64).reshape(-1)[0]) if np.size(value) == 1 else None
+    except (TypeError, ValueError):
+        return None
+    return number if number is not None and np.isfinite(number) else None
 
 
 def refuse(path: Path, title: str, reason: str) -> ConversionError:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..model import Signal
 from . import HDF5_MAGIC
-from ._kikuchi import ScanGrid, hdf5_text, pattern_signal
+from ._kikuchi import ScanGrid, finite, hdf5_text, pattern_signal
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "emsoft_ebsd"
@@ -64,14 +64,13 @@ def _has_patterns(path: Path) -> bool:
 
 def _detector_facts(tree: dict[str, Any]) -> dict[str, Any]:
     names = tree.get("NMLparameters", {}).get("EBSDNameList", {})
-    if not all(key in names for key in ("xpc", "ypc", "L")):
+    centre = [finite(names.get(key)) for key in ("xpc", "ypc", "L")]
+    if None in centre:
         return {}
-    facts: dict[str, Any] = {
-        "pattern_centre": [float(names["xpc"]), float(names["ypc"]), float(names["L"])],
-        "pattern_centre_convention": "EMsoft",
-    }
+    facts: dict[str, Any] = {"pattern_centre": centre, "pattern_centre_convention": "EMsoft"}
     units = {"pattern_centre": "px, px, µm"}
-    if "delta" in names:
-        facts["detector_pixel_size"] = float(names["delta"])
+    pixel = finite(names.get("delta"))
+    if pixel is not None:
+        facts["detector_pixel_size"] = pixel
         units["detector_pixel_size"] = "µm"
     return {**facts, "units": units}

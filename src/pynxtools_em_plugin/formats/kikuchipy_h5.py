@@ -27,7 +27,7 @@ import numpy as np
 
 from ..model import Signal
 from . import HDF5_MAGIC
-from ._kikuchi import SQUARE, ScanGrid, hdf5_text, pattern_signal
+from ._kikuchi import SQUARE, ScanGrid, finite, hdf5_text, pattern_signal
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "kikuchipy_h5"
@@ -58,8 +58,8 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
             SQUARE,
             int(tree["n_rows"]),
             int(tree["n_columns"]),
-            step_x=float(tree.get("step_x", 1.0)),
-            step_y=float(tree.get("step_y", 1.0)),
+            step_x=finite(tree.get("step_x")),
+            step_y=finite(tree.get("step_y")),
             extra=_detector_facts(tree),
         )
         signal = pattern_signal(path, NAME, entry["data"], grid, tree)
@@ -86,21 +86,28 @@ def _scans(path: Path) -> list[str]:
 
 def _detector_facts(tree: dict[str, Any]) -> dict[str, Any]:
     """Pattern centre (Bruker convention, fractions), detector angles and sample tilt (degrees),
-    detector pixel size (µm), as the header gives them."""
+    detector pixel size (µm), as the header gives them; damaged values are left out."""
     facts: dict[str, Any] = {}
     units: dict[str, str] = {}
-    centre = [np.asarray(tree[key], dtype=np.float64) for key in ("pcx", "pcy", "pcz") if key in tree]
-    if len(centre) == 3:
-        facts["pattern_centre"] = [float(np.mean(c)) for c in centre]
+    centre = [_mean(tree.get(key)) for key in ("pcx", "pcy", "pcz")]
+    if None not in centre:
+        facts["pattern_centre"] = centre
         facts["pattern_centre_convention"] = "Bruker"
         units["pattern_centre"] = ""
-        if max(c.size for c in centre) > 1:
+        if max(np.size(tree[key]) for key in ("pcx", "pcy", "pcz")) > 1:
             facts["pattern_centre_is_mean"] = True
-    for key in _DEGREES:
-        if key in tree:
-            facts[key] = float(tree[key])
-            units[key] = "degree"
-    if "detector_pixel_size" in tree:
-        facts["detector_pixel_size"] = float(tree["detector_pixel_size"])
-        units["detector_pixel_size"] = "µm"
+    for key, unit in (*((key, "degree") for key in _DEGREES), ("detector_pixel_size", "µm")):
+        value = finite(tree.get(key))
+        if value is not None:
+            facts[key] = value
+            units[key] = unit
     return {**facts, "units": units} if facts else {}
+
+
+def _mean(value: Any) -> float | None:
+    """The mean of a per-point pattern-centre coordinate (or the one value), None if not numbers."""
+    try:
+        values = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return finite(values.mean()) if values.size else None
