@@ -10,9 +10,7 @@ from pathlib import Path
 
 from conftest import em_file
 
-HEAVY = {"rsciio", "dask", "hyperspy", "scipy", "skimage", "sparse", "numba", "pint", "orix", "kikuchipy"}
-#: The EBSD libraries: only a file of an EBSD format imports them, never a conversion of another format.
-EBSD_LIBRARIES = {"orix", "kikuchipy", "hyperspy"}
+HEAVY = {"rsciio", "dask", "hyperspy", "scipy", "skimage", "sparse", "numba", "pint"}
 
 
 def test_reader_import_and_detection_load_no_format_library():
@@ -28,18 +26,3 @@ def test_reader_import_and_detection_load_no_format_library():
     name, modules = result.stdout.splitlines()
     assert name == "gatan"
     assert {m.split(".")[0] for m in modules.split()} & HEAVY == set()
-
-
-def test_dm3_conversion_imports_no_ebsd_library(tmp_path):
-    sample = em_file("gatan/2D/test_STEM_image.dm3")
-    code = (
-        "import sys; from pathlib import Path; from pynxtools_em_plugin.conversion import convert; "
-        f"outcome = convert([Path({str(sample)!r})], Path({str(tmp_path / 'out.nxs')!r})); "
-        "print(outcome.status); print(' '.join(sys.modules))"
-    )
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    status, modules = result.stdout.splitlines()[-2:]
-    assert status == "converted"
-    assert {m.split(".")[0] for m in modules.split()} & EBSD_LIBRARIES == set()

@@ -28,7 +28,7 @@ DIFFRACTION = "Electron diffraction"
 FOUR_D_STEM = "4D-STEM"
 EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
 IN_SITU_LOG = "In-situ log"
-EBSD = "EBSD"
+EBSD = "EBSD"  # orientation maps and Kikuchi pattern files
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
 #: The labels that name a technique (searchable in NOMAD).
 TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG, EBSD)
@@ -145,7 +145,7 @@ def spectroscopy_of_energy(highest_ev: float | None) -> str | None:
 
 # ---- the rules, in the order they are tried ------------------------------------
 def _ebsd(f: Facts) -> str | None:
-    return EBSD if f.signal_type == EBSD else None
+    return EBSD if f.signal_type == "EBSD" else None
 
 
 def _in_situ_log(f: Facts) -> str | None:
@@ -195,7 +195,7 @@ def _imaging_unknown(f: Facts) -> str:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("ebsd.signal_type", "the reader's signal type is EBSD (orientation map or Kikuchi patterns)", _ebsd),
+    Rule("ebsd.signal_type", "the format read an EBSD orientation map or Kikuchi patterns", _ebsd),
     Rule("log.time_axis", "one time axis: a time series of a sensor (in-situ log)", _in_situ_log),
     Rule("4dstem.rank4", "four dimensions without an energy axis: scan x detector (4D-STEM)", _four_d),
     Rule("spectrum.wavelength_axis", "a wavelength axis: photon spectrum (CL)", _wavelength),
