@@ -181,7 +181,8 @@ def test_edax_up_truncated_or_damaged_is_refused(tmp_path):
     patterns = np.ones((6, 6, 8), np.uint16)
     cut = write_up(tmp_path / "cut.up2", patterns, grid=(2, 3))
     cut.write_bytes(cut.read_bytes()[:-100])
-    with pytest.raises(ConversionError, match=r"cut\.up2: looks like EDAX.*truncated"):
+    assert detect(cut) is edax_up
+    with pytest.raises(ConversionError, match=r"cut\.up2: looks like EDAX.* announces: truncated"):
         read_signals(Acquisition(edax_up, cut, []))
     damaged = write_up(tmp_path / "damaged.up2", patterns, grid=(2, 3))
     raw = bytearray(damaged.read_bytes())

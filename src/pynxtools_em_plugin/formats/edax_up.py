@@ -32,8 +32,7 @@ import numpy as np
 
 from .. import parsing
 from ..model import Signal
-from ._kikuchi import HEXAGONAL, SQUARE, ScanGrid, hexagonal_count, hexagonal_positions, pattern_signal
-from ._kikuchi import refuse as _refuse
+from ._kikuchi import HEXAGONAL, SQUARE, ScanGrid, hexagonal_count, hexagonal_positions, pattern_signal, refuse
 from ._rsciio import call_reader, lazily, vendor_tree
 
 NAME = "edax_up"
@@ -62,19 +61,21 @@ def sniff(path: Path, head: bytes) -> bool:
     if header is None:
         return False
     try:
-        size = path.stat().st_size
+        return path.stat().st_size > header["pattern_offset"]
     except OSError:
         return False
-    return _pixel_type(path, header, size) is not None
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from kikuchipy.io.plugins.edax_binary import file_reader
 
     header = _header(parsing.read_head(path, _V3.itemsize))
-    dtype = _pixel_type(path, header, path.stat().st_size) if header is not None else None
-    if header is None or dtype is None:
-        raise _refuse(path, TITLE, "its header is damaged or its pattern block does not fit it: truncated")
+    if header is None:
+        raise refuse(path, TITLE, "its header is damaged")
+    dtype = _pixel_type(path, header, path.stat().st_size)
+    if dtype is None:
+        needs = f"{_map_points(header)} patterns of {header['pattern_width']} x {header['pattern_height']} pixels"
+        raise refuse(path, TITLE, f"its pattern block does not hold the {needs} its header announces: truncated")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # kikuchipy's note that a hexagonal grid is read as a list: handled here
         (entry,) = call_reader(path, TITLE, lazily(file_reader))
@@ -106,15 +107,16 @@ def _header(head: bytes) -> dict[str, Any] | None:
 
 
 def _pixel_type(path: Path, header: dict[str, Any], size: int) -> np.dtype | None:
-    """8 or 16 bit: by the file ending, else the depth whose patterns fill the block exactly and
-    hold at least the map."""
+    """8 or 16 bit, or None when the block cannot hold the map: by the file ending, else the depth
+    whose patterns fill the block exactly."""
     block = size - header["pattern_offset"]
     pixels = header["pattern_width"] * header["pattern_height"]
     by_ending = {".up1": np.dtype("u1"), ".up2": np.dtype("<u2")}.get(path.suffix.lower())
     candidates = [by_ending] if by_ending is not None else [np.dtype("<u2"), np.dtype("u1")]
     for dtype in candidates:
         pattern_bytes = pixels * dtype.itemsize
-        if block >= pattern_bytes and block % pattern_bytes == 0 and block // pattern_bytes >= _map_points(header):
+        whole = block % pattern_bytes == 0 or by_ending is not None
+        if whole and block // pattern_bytes >= _map_points(header):
             return dtype
     return None
 
