@@ -386,6 +386,8 @@ def test_kikuchipy_h5ebsd_scan_with_detector_and_sem(tmp_path, convert):
         assert scalar(h5, f"{detector}/ebsd_detector/tilt") == (5.0, "degree")
         centre = [h5[f"{detector}/ebsd_detector/pattern_centre_{axis}"][()] for axis in "xyz"]
         assert centre == pytest.approx([0.42, 0.21, 0.55])
+        convention = "entry1/roi1/ebsd/pattern_center"
+        assert [scalar(h5, f"{convention}/{axis}_boundary_convention")[0] for axis in "xy"] == ["left", "top"]
         np.testing.assert_array_equal(resolve_default(h5)["real"][()], patterns)
 
 
