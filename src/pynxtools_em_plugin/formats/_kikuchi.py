@@ -1,7 +1,7 @@
 """Kikuchi-pattern files (EBSD) as :class:`Signal`: one description of a scan grid, one way to build the signal.
 
 Every pattern format (Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``.dat``) ends
-in the same signal (the agreed layout, LABELS): ``signal_type`` "EBSD", intensities
+in the same signal (the layout shared by every EBSD pattern format): ``signal_type`` "EBSD", intensities
 in counts, lazy data of shape (scan rows, scan columns, pattern rows, pattern
 columns) for a square grid, or (points, pattern rows, pattern columns) for a
 hexagonal grid or a plain list of patterns, the point coordinates then in
