@@ -1,8 +1,8 @@
 """Kikuchi-pattern files (EBSD) as :class:`Signal`: one description of a scan grid, one way to build the signal.
 
-Every pattern format (Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``.dat``) ends
-in the same signal (the layout shared by every EBSD pattern format): ``signal_type`` "EBSD", intensities
-in counts, lazy data of shape (scan rows, scan columns, pattern rows, pattern
+Every pattern format (Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``.dat``, kikuchipy's
+h5ebsd, EMsoft's simulated patterns) ends in the same signal: ``signal_type`` "EBSD",
+intensities in counts, lazy data of shape (scan rows, scan columns, pattern rows, pattern
 columns) for a square grid, or (points, pattern rows, pattern columns) for a
 hexagonal grid or a plain list of patterns, the point coordinates then in
 ``derived['ebsd']['x'|'y']``. Scan axes are lengths in µm where the file gives a
@@ -114,10 +114,8 @@ def _scan_axis(name: str, size: int, step: float | None) -> Axis:
 
 def _facts(grid: ScanGrid, points: int, pattern_rows: int, pattern_cols: int) -> dict[str, Any]:
     facts: dict[str, Any] = {"pattern_rows": pattern_rows, "pattern_cols": pattern_cols, "n_points": points}
-    if grid.grid_type is not None:
-        facts["grid_type"] = grid.grid_type
     if grid.grid_type is not None:  # a hexagonal grid's columns: those of its odd rows
-        facts.update(scan_rows=grid.rows, scan_cols=grid.cols)
+        facts.update(grid_type=grid.grid_type, scan_rows=grid.rows, scan_cols=grid.cols)
     for key in ("step_x", "step_y"):
         value = getattr(grid, key)
         if value is not None:
@@ -135,15 +133,13 @@ def _facts(grid: ScanGrid, points: int, pattern_rows: int, pattern_cols: int) ->
 def hexagonal_positions(count: int, cols: int, step_x: float, step_y: float) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) in µm of the first ``count`` points of an EDAX/TSL hexagonal grid: odd rows (1st, 3rd...)
     hold ``cols`` points, even rows ``cols - 1`` shifted by half a step; rows ``step_y`` apart."""
-    xs, ys = [], []
-    row = 0
-    while len(xs) < count:
-        shifted = row % 2 == 1
-        for col in range(cols - 1 if shifted else cols):
-            xs.append((col + (0.5 if shifted else 0.0)) * step_x)
-            ys.append(row * step_y)
-        row += 1
-    return np.array(xs[:count]), np.array(ys[:count])
+    pair = 2 * cols - 1  # points in an odd and the following even row
+    index = np.arange(count)
+    pairs, within = np.divmod(index, pair)
+    shifted = within >= cols
+    column = np.where(shifted, within - cols + 0.5, within)
+    row = 2 * pairs + shifted
+    return column * step_x, row * step_y
 
 
 def hexagonal_count(rows: int, cols: int) -> int:
