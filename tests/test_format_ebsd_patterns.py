@@ -469,3 +469,23 @@ def test_patterns_streamed_block_by_block_equal_kikuchipy(relative, nxdata, tmp_
         written = h5[f"{EVENT}/{nxdata}"]
         assert written.compression == "gzip" and written.chunks[-2:] == written.shape[-2:]
         np.testing.assert_array_equal(written[()], np.asarray(expected["data"]))
+
+
+def test_kikuchipy_private_names_resolve():
+    from pynxtools_em_plugin.compat import kikuchipy as compat_kikuchipy
+
+    assert compat_kikuchipy.PRIVATE_NAMES
+    for module, name in compat_kikuchipy.PRIVATE_NAMES:
+        assert compat_kikuchipy.private(module, name) is not None
+
+
+def test_large_pattern_files_are_not_read_into_memory(tmp_path):
+    """Reading keeps the patterns on disk: kikuchipy's lazy readers hand memory maps to dask, which
+    copies them (the whole file read); ours wrap them (formats/_kikuchi.py, lazy_patterns)."""
+    patterns = np.zeros((6, 6, 8), np.uint16)
+    up2 = write_up(tmp_path / "map.up2", patterns, grid=(2, 3))
+    ebsp = em_file(EBSP)
+    for fmt, path in ((edax_up, up2), (oxford_ebsp, ebsp)):
+        (signal,) = fmt.read(path, [])
+        leaves = [v for v in signal.data.dask.values() if hasattr(v, "shape") and not callable(v)]
+        assert leaves and not any(isinstance(v, np.ndarray) and v.size > 1 for v in leaves)

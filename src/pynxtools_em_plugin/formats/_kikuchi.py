@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import BLOCK_BYTES, frame_chunks
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
 
@@ -145,6 +146,37 @@ def hexagonal_positions(count: int, cols: int, step_x: float, step_y: float) -> 
 def hexagonal_count(rows: int, cols: int) -> int:
     """Points of an EDAX/TSL hexagonal grid of ``rows`` rows, odd rows ``cols`` points, even rows one fewer."""
     return (rows + 1) // 2 * cols + rows // 2 * max(cols - 1, 0)
+
+
+def lazy_patterns(memmap: np.ndarray, order: np.ndarray | None = None) -> Any:
+    """A dask array over a memory map of patterns, in blocks of whole patterns of about the streaming
+    writer's block size, optionally reordered along the first axis (``order``: the file position of
+    each scan point). The map is passed to dask behind :class:`_Window`: ``dask.array.from_array``
+    copies anything with a ``copy`` method (dask 2026), which for a memory map reads the whole file."""
+    import dask.array as da
+
+    window = _Window(memmap)
+    chunks = frame_chunks(tuple(memmap.shape), memmap.dtype.itemsize, BLOCK_BYTES)
+    data = da.from_array(window, chunks=chunks)
+    if order is not None and not np.array_equal(order, np.arange(len(order))):
+        data = data[np.asarray(order)]
+    return data
+
+
+class _Window:
+    """A memory map seen through indexing only (no ``copy``), named for dask by where it lies."""
+
+    def __init__(self, memmap: np.ndarray):
+        self._memmap = memmap
+        self.shape, self.dtype, self.ndim = memmap.shape, memmap.dtype, memmap.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self._memmap[key])
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        interface = self._memmap.__array_interface__
+        place = (getattr(self._memmap, "filename", None), getattr(self._memmap, "offset", None))
+        return (*place, interface["data"][0], self.shape, interface["strides"], self.dtype.str)
 
 
 def finite(value: Any) -> float | None:

@@ -7,8 +7,10 @@ patterns", uint32 map columns and rows, one byte hexagonal-grid flag and float64
 y steps (µm): 42 bytes. Version 2 is not documented and refused. The patterns follow
 as one block, row by row.
 
-Read by kikuchipy's ``edax_binary`` plugin (memory map, lazy; importing it costs
-nothing: neither HyperSpy nor kikuchipy's signal classes). kikuchipy returns no
+Read by kikuchipy's ``edax_binary`` plugin (importing it costs nothing: neither HyperSpy
+nor kikuchipy's signal classes), non-lazily: it then returns its memory map, which
+:func:`~._kikuchi.lazy_patterns` wraps in dask blocks (its lazy mode hands the map to
+``dask.array.from_array``, which copies it: the whole file read). kikuchipy returns no
 header values, so the header is also read here (:func:`_header`, which :func:`sniff`
 needs anyway) for the hexagonal flag, the extra patterns and the steps.
 
@@ -32,8 +34,17 @@ import numpy as np
 
 from .. import parsing
 from ..model import Signal
-from ._kikuchi import HEXAGONAL, SQUARE, ScanGrid, hexagonal_count, hexagonal_positions, pattern_signal, refuse
-from ._rsciio import call_reader, lazily, vendor_tree
+from ._kikuchi import (
+    HEXAGONAL,
+    SQUARE,
+    ScanGrid,
+    hexagonal_count,
+    hexagonal_positions,
+    lazy_patterns,
+    pattern_signal,
+    refuse,
+)
+from ._rsciio import call_reader, vendor_tree
 
 NAME = "edax_up"
 TITLE = "EDAX/TSL EBSD patterns"
@@ -78,11 +89,12 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
         raise refuse(path, TITLE, f"its pattern block does not hold the {needs} its header announces: truncated")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # kikuchipy's note that a hexagonal grid is read as a list: handled here
-        (entry,) = call_reader(path, TITLE, lazily(file_reader))
+        (entry,) = call_reader(path, TITLE, file_reader)  # lazy=False: a memory map, no data read
     pattern_bytes = header["pattern_width"] * header["pattern_height"] * dtype.itemsize
     held = (path.stat().st_size - header["pattern_offset"]) // pattern_bytes
     grid, notes = _grid(path, header, held)
-    return [pattern_signal(path, NAME, entry["data"], grid, {**vendor_tree(entry), "up_header": header}, notes)]
+    data = lazy_patterns(entry["data"])
+    return [pattern_signal(path, NAME, data, grid, {**vendor_tree(entry), "up_header": header}, notes)]
 
 
 def _header(head: bytes) -> dict[str, Any] | None:

@@ -1,8 +1,11 @@
 """Oxford Instruments binary Kikuchi-pattern files (``.ebsp``, AZtec), uncompressed.
 
-Read by kikuchipy's ``oxford_binary`` plugin (memory map, lazy). Importing it costs
-nothing: it imports neither HyperSpy nor kikuchipy's signal classes (measured: 9
-modules once dask is loaded). Layout, as kikuchipy reads it: an int64 file version
+Read with kikuchipy's ``oxford_binary`` plugin: importing it costs nothing (it imports
+neither HyperSpy nor kikuchipy's signal classes; measured: 9 modules once dask is
+loaded). Its reader class finds the layout, the scan order and the memory map
+(:mod:`..compat.kikuchipy`: its ``file_reader`` would read every pattern into memory,
+dask copying the map); :func:`~._kikuchi.lazy_patterns` makes the lazy array in scan order
+and the original metadata is built as ``file_reader`` builds it. Layout, as kikuchipy reads it: an int64 file version
 stored negated (absent in version 0), then one int64 file offset per scan point (0
 for an unsaved pattern), in scan order; the patterns follow, not necessarily in scan
 order, each with a header (rows, columns, byte count...), the pixels and a footer with
@@ -21,12 +24,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..compat.kikuchipy import oxford_binary_layout
 from ..model import Signal
-from ._kikuchi import SQUARE, ScanGrid, pattern_signal
-from ._rsciio import call_reader, lazily, vendor_tree
+from ._kikuchi import SQUARE, ScanGrid, lazy_patterns, pattern_signal, refuse
 
 NAME = "oxford_ebsp"
 TITLE = "Oxford Instruments EBSD patterns"
@@ -45,21 +49,49 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
-    from kikuchipy.io.plugins.oxford_binary import file_reader
-
-    (entry,) = call_reader(path, TITLE, lazily(file_reader))
-    tree = vendor_tree(entry)
-    data, axes = entry["data"], entry["axes"]
-    if len(axes) == 4:
-        step = float(axes[1]["scale"])
-        grid = ScanGrid(SQUARE, int(data.shape[0]), int(data.shape[1]), step_x=step, step_y=step)
+    layout = _kikuchipy_layout(path)
+    present = layout.pattern_is_present
+    order = np.asarray(layout.pattern_order[present], dtype=np.int64)  # file slot of each saved scan point
+    memmap = layout.memmap
+    tree = _vendor_tree(memmap, order, np.arange(layout.n_patterns)[present])
+    data = lazy_patterns(memmap["pattern"], order)
+    _probe_last(path, data)
+    if len(layout.navigation_shape) == 2:
+        step = float(layout.step_sizes[1])
+        grid = ScanGrid(SQUARE, *(int(n) for n in layout.navigation_shape), step_x=step, step_y=step)
         return [pattern_signal(path, NAME, data, grid, tree)]
-    x, y = tree.get("beam_x"), tree.get("beam_y")
-    grid = ScanGrid(None, int(data.shape[0]), 1, x=x, y=y)
-    listed = len(np.atleast_1d(tree.get("map1d_id", [])))
-    saved = f"{data.shape[0]} patterns saved (of {listed} scan points, or without beam positions)"
-    warning = f"{path.name}: {saved}; stored as a list"
-    return [pattern_signal(path, NAME, data, grid, tree, [warning])]
+    grid = ScanGrid(None, int(data.shape[0]), 1, x=tree.get("beam_x"), y=tree.get("beam_y"))
+    saved = f"{data.shape[0]} patterns saved (of {layout.n_patterns} scan points, or without beam positions)"
+    return [pattern_signal(path, NAME, data, grid, tree, [f"{path.name}: {saved}; stored as a list"])]
+
+
+def _kikuchipy_layout(path: Path) -> Any:
+    """kikuchipy's reading of the layout (its reader class: see compat.kikuchipy), any failure one clear error."""
+    try:
+        with open(path, "rb") as handle:
+            return oxford_binary_layout(handle)
+    except NotImplementedError as exc:  # compressed patterns
+        raise refuse(path, TITLE, f"cannot be read: {exc}") from exc
+    except Exception as exc:  # struct.error, ValueError, IndexError... on damaged bytes
+        raise refuse(path, TITLE, f"cannot be read: truncated or damaged ({type(exc).__name__}: {exc})") from exc
+
+
+def _vendor_tree(memmap: np.ndarray, order: np.ndarray, map_ids: np.ndarray) -> dict[str, Any]:
+    """What kikuchipy's ``file_reader`` returns as original metadata: the map index and file
+    position of each saved pattern, and its footer's beam x, y (and map x, y) in scan order."""
+    tree: dict[str, Any] = {"map1d_id": map_ids, "file_order": order}
+    for name in ("beam_y", "beam_x", "map_x", "map_y"):
+        if name in memmap.dtype.names:
+            tree[name] = np.asarray(memmap[name][..., 0][order])
+    return tree
+
+
+def _probe_last(path: Path, data: Any) -> None:
+    """Read the last pattern now: a file cut short fails here, not while the NeXus file is written."""
+    try:
+        np.asarray(data[-1])
+    except Exception as exc:
+        raise refuse(path, TITLE, f"cannot be read: truncated ({type(exc).__name__}: {exc})") from exc
 
 
 def _read(path: Path, offset: int, size: int) -> bytes:
