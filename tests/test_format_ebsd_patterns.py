@@ -1,9 +1,10 @@
-"""Kikuchi-pattern files (EBSD): Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``Pattern.dat`` + ``Setting.txt``.
+"""Kikuchi-pattern files (EBSD): Oxford ``.ebsp``, EDAX ``.up1``/``.up2``, NORDIF ``Pattern.dat`` +
+``Setting.txt``, kikuchipy's h5ebsd and EMsoft's simulated patterns.
 
 Expected values come from the files' bytes, read here independently of the readers (the
 .ebsp offset table and footers, the UP header and pattern block), and from kikuchipy
-reading the same file. The small ``.up1``/``.up2`` and NORDIF files are written here
-following the layouts kikuchipy reads (its ``edax_binary`` and ``nordif`` plugins).
+reading the same file. The small ``.up1``/``.up2``, NORDIF, kikuchipy h5ebsd and EMsoft
+files are written here following the layouts kikuchipy's plugins read.
 """
 
 from __future__ import annotations
