@@ -118,9 +118,9 @@ def _facts(grid: ScanGrid, points: int, pattern_rows: int, pattern_cols: int) ->
     if grid.grid_type is not None:  # a hexagonal grid's columns: those of its odd rows
         facts.update(grid_type=grid.grid_type, scan_rows=grid.rows, scan_cols=grid.cols)
     for key in ("step_x", "step_y"):
-        value = getattr(grid, key)
-        if value is not None:
-            facts[key] = float(value)
+        value = finite(getattr(grid, key))
+        if value is not None and value > 0:  # as the scan axes: no usable step, no step
+            facts[key] = value
     for key in ("x", "y"):
         value = getattr(grid, key)
         if value is not None:
