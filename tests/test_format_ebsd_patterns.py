@@ -110,7 +110,7 @@ def test_oxford_ebsp_damaged_or_truncated_is_refused(tmp_path):
     raw = em_file(EBSP).read_bytes()
     cut = tmp_path / "cut.ebsp"
     cut.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ConversionError, match=r"cut\.ebsp: looks like Oxford.*truncated or damaged"):
+    with pytest.raises(ConversionError, match=r"cut\.ebsp: looks like Oxford.*damaged, or the file is truncated"):
         oxford_ebsp.read(cut, [])
     header = tmp_path / "header.ebsp"
     damaged = bytearray(raw)
@@ -478,6 +478,8 @@ def test_kikuchipy_private_names_resolve():
     assert compat_kikuchipy.PRIVATE_NAMES
     for module, name in compat_kikuchipy.PRIVATE_NAMES:
         assert compat_kikuchipy.private(module, name) is not None
+    reader = compat_kikuchipy.private("kikuchipy.io.plugins.oxford_binary._api", "OxfordBinaryFileReader")
+    assert callable(reader.guess_number_of_patterns)  # the method oxford_binary_layout replaces
 
 
 def test_large_pattern_files_are_not_read_into_memory(tmp_path):

@@ -30,8 +30,20 @@ _OXFORD = "kikuchipy.io.plugins.oxford_binary._api"
 _NAMES.uses(_OXFORD, "OxfordBinaryFileReader")
 
 
-def oxford_binary_layout(handle: BinaryIO) -> Any:
+def oxford_binary_layout(handle: BinaryIO, n_patterns: int) -> Any:
     """kikuchipy's reading of an open ``.ebsp`` file's layout: ``memmap`` (the pattern records),
     ``pattern_order``/``pattern_is_present``, ``navigation_shape``, ``step_sizes``, ``n_patterns``;
-    the patterns themselves are not read."""
-    return private(_OXFORD, "OxfordBinaryFileReader")(handle)
+    the patterns themselves are not read.
+
+    ``n_patterns``, the length of the offset table, replaces kikuchipy's guess of it
+    (``guess_number_of_patterns``: the table ends at the first jump between entries larger
+    than 20 patterns of 1344 x 1024 pixels), which a table whose order wraps around in a
+    large file ends after its first entry (kikuchipy upstream: the table ends where its
+    smallest entry points)."""
+    reader = private(_OXFORD, "OxfordBinaryFileReader")
+
+    class KnownLength(reader):
+        def guess_number_of_patterns(self, min_assumed_n_pixels: int = 1600) -> int:
+            return n_patterns
+
+    return KnownLength(handle)

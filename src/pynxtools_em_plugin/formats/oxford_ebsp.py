@@ -49,7 +49,11 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
-    layout = _kikuchipy_layout(path)
+    found = _layout_from_head(path, _read(path, 0, 16))
+    if found is None:
+        raise refuse(path, TITLE, "its offset table or first pattern header is damaged, or the file is truncated")
+    _, table_at, first = found
+    layout = _kikuchipy_layout(path, (first - table_at) // 8)
     present = layout.pattern_is_present
     order = np.asarray(layout.pattern_order[present], dtype=np.int64)  # file slot of each saved scan point
     memmap = layout.memmap
@@ -65,11 +69,11 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
     return [pattern_signal(path, NAME, data, grid, tree, [f"{path.name}: {saved}; stored as a list"])]
 
 
-def _kikuchipy_layout(path: Path) -> Any:
+def _kikuchipy_layout(path: Path, n_patterns: int) -> Any:
     """kikuchipy's reading of the layout (its reader class: see compat.kikuchipy), any failure one clear error."""
     try:
         with open(path, "rb") as handle:
-            return oxford_binary_layout(handle)
+            return oxford_binary_layout(handle, n_patterns)
     except NotImplementedError as exc:  # compressed patterns
         raise refuse(path, TITLE, f"cannot be read: {exc}") from exc
     except Exception as exc:  # struct.error, ValueError, IndexError... on damaged bytes
