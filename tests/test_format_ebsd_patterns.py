@@ -112,11 +112,16 @@ def test_oxford_ebsp_damaged_or_truncated_is_refused(tmp_path):
     cut.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(ConversionError, match=r"cut\.ebsp: looks like Oxford.*damaged, or the file is truncated"):
         oxford_ebsp.read(cut, [])
-    header = tmp_path / "header.ebsp"
-    damaged = bytearray(raw)
-    damaged[80 + 4 : 80 + 8] = struct.pack("<i", 100_000)  # the first pattern's row count
-    header.write_bytes(bytes(damaged))
-    assert not oxford_ebsp.sniff(header, bytes(damaged[:1024]))
+    listed = struct.unpack_from("<q", raw, 8)[0]  # the first listed pattern (scan point 0)
+    for start, recognised in ((listed, False), (80, True)):  # 80: the first pattern in the file
+        damaged = bytearray(raw)
+        damaged[start + 4 : start + 8] = struct.pack("<i", 100_000)  # its row count
+        path = tmp_path / f"header{start}.ebsp"
+        path.write_bytes(bytes(damaged))
+        assert oxford_ebsp.sniff(path, bytes(damaged[:1024])) is recognised
+        if recognised:
+            with pytest.raises(ConversionError, match=rf"header{start}\.ebsp: looks like Oxford"):
+                oxford_ebsp.read(path, [])
 
 
 # ---- EDAX .up2 / .up1 --------------------------------------------------------------------------

@@ -11,8 +11,10 @@ for an unsaved pattern), in scan order; the patterns follow, not necessarily in 
 order, each with a header (rows, columns, byte count...), the pixels and a footer with
 the beam position x, y in µm.
 
-:func:`sniff` checks that structure without kikuchipy: the version, the offset table
-ending where its smallest entry points, and a consistent first pattern header.
+:func:`sniff` checks that structure without kikuchipy: the version and a consistent
+header of the first listed pattern. :func:`read` finds the offset table's length itself
+(the table ends where its smallest entry points, read block by block) and gives it to
+kikuchipy's reader class instead of its guess.
 ``Signal.metadata`` is kikuchipy's original metadata (the map index of each saved
 pattern, its place in the file, beam x, y and, from version 5, map x, y). kikuchipy
 finds the grid from the first, second and last beam positions (one step for x and y,
@@ -38,6 +40,8 @@ EXTENSIONS = (".ebsp",)
 
 _MAX_VERSION = 6
 _MAX_PATTERN_SIDE = 8192
+#: Offset-table entries read at once while looking for the table's end.
+_TABLE_BLOCK = 65536
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -50,10 +54,10 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     found = _layout_from_head(path, _read(path, 0, 16))
-    if found is None:
+    count = _table_length(path, found[1]) if found is not None else None
+    if count is None:
         raise refuse(path, TITLE, "its offset table or first pattern header is damaged, or the file is truncated")
-    _, table_at, first = found
-    layout = _kikuchipy_layout(path, (first - table_at) // 8)
+    layout = _kikuchipy_layout(path, count)
     present = layout.pattern_is_present
     order = np.asarray(layout.pattern_order[present], dtype=np.int64)  # file slot of each saved scan point
     memmap = layout.memmap
@@ -103,9 +107,9 @@ def _read(path: Path, offset: int, size: int) -> bytes:
         return os.pread(handle.fileno(), size, offset)
 
 
-def _layout_from_head(path: Path, head: bytes) -> tuple[int, int, int] | None:
-    """(version, offset of the offset table, offset of the first pattern), or None if ``head``
-    does not start an .ebsp file whose first listed pattern header is consistent."""
+def _layout_from_head(path: Path, head: bytes) -> tuple[int, int] | None:
+    """(version, offset of the offset table), or None if ``head`` does not start an .ebsp file: a
+    known version, and a first listed pattern whose header is consistent (cheap: one header read)."""
     if len(head) < 16:
         return None
     word = int(np.frombuffer(head[:8], "<i8")[0])
@@ -115,26 +119,30 @@ def _layout_from_head(path: Path, head: bytes) -> tuple[int, int, int] | None:
     table_at = 0 if version == 0 else 9 if version > 3 else 8
     size = path.stat().st_size
     entry = int(np.frombuffer(_read(path, table_at, 8).ljust(8, b"\0"), "<i8")[0])
-    if not table_at + 8 <= entry < size:
+    if not table_at + 8 <= entry < size or _consistent_header(path, entry, version, size) is None:
         return None
-    first = _first_pattern(path, table_at, entry, size)
-    if first is None or _consistent_header(path, first, version, size) is None:
-        return None
-    return version, table_at, first
+    return version, table_at
 
 
-def _first_pattern(path: Path, table_at: int, entry: int, size: int) -> int | None:
-    """Where the patterns start: right after the offset table, whose smallest entry it is. The
-    table holds n entries with ``table_at + 8 n`` equal to the smallest of them, and no shorter
-    prefix can satisfy that (its entries all lie beyond the table); ``entry`` bounds n."""
-    count = (entry - table_at) // 8
-    table = np.frombuffer(_read(path, table_at, 8 * count), "<i8")
-    if len(table) < count or count < 1:
-        return None
-    usable = np.where((table >= table_at + 8) & (table < size), table, np.iinfo(np.int64).max)
-    ends = table_at + 8 * np.arange(1, count + 1, dtype=np.int64)
-    found = np.flatnonzero(np.minimum.accumulate(usable) == ends)
-    return int(ends[found[0]]) if len(found) else None
+def _table_length(path: Path, table_at: int) -> int | None:
+    """How many entries the offset table has: n such that ``table_at + 8 n`` (where the patterns
+    start) is the smallest of its first n entries; no shorter prefix satisfies that, as its entries
+    all lie beyond the table. Read block by block, stopping at the table's end, not the file's."""
+    size = path.stat().st_size
+    smallest, read = np.iinfo(np.int64).max, 0
+    while table_at + 8 * read < smallest:
+        raw = _read(path, table_at + 8 * read, 8 * _TABLE_BLOCK)
+        block = np.frombuffer(raw[: len(raw) // 8 * 8], "<i8")
+        if not len(block):
+            return None
+        usable = np.where((block >= table_at + 8) & (block < size), block, np.iinfo(np.int64).max)
+        minima = np.minimum(np.minimum.accumulate(usable), smallest)
+        ends = table_at + 8 * (read + np.arange(1, len(block) + 1, dtype=np.int64))
+        found = np.flatnonzero(minima == ends)
+        if len(found):
+            return read + int(found[0]) + 1
+        smallest, read = int(minima[-1]), read + len(block)
+    return None
 
 
 def _header_dtype(version: int) -> np.dtype:
