@@ -44,11 +44,15 @@ FORMAT_MODULES: tuple[str, ...] = (
     "jeol",
     "msa",
     "protochips",
+    "dens",
+    "impulse",
     "quantumdetector",
     "mrc",
     "blockfile",
     "ncem_emd",
     "tvips",
+    "delmic",
+    "hamamatsu",
 )
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

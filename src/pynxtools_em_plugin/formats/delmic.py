@@ -1,0 +1,142 @@
+"""Delmic SPARC cathodoluminescence files (Odemis HDF5, ``.h5``).
+
+Parsing is RosettaSciIO's (``rsciio.delmic``, every acquisition: ``signal="all"``):
+the CL data, the SE image acquired concurrently and the SE survey image, each a
+signal. Odemis writes every acquisition as a 5-D ``ImageData/Image`` (C, T or A,
+Z, Y, X) with explicit ``DimensionScale*`` axes; RosettaSciIO squeezes the empty
+dimensions, which leaves per acquisition kind:
+
+* hyperspectral (``Spectrum``): scan y x scan x x wavelength (``DimensionScaleC``, m);
+* streak camera (``Temporal Spectrum``): scan y x scan x x time (``DimensionScaleT``, s)
+  x wavelength: a time x wavelength image per scan position;
+* angle-resolved (``AR``): one back-focal-plane camera image per scan position, each
+  in its own acquisition group; RosettaSciIO gathers them in acquisition order into
+  one scan y x scan x x camera y x camera x map;
+* time correlator (``Temporal``), E-k (``AR Spectrum``) and CL intensity (PMT):
+  RosettaSciIO reads them the same way; the shared data holds no such file, so they
+  are converted as RosettaSciIO lays them out, untested here.
+
+Gap filled here: RosettaSciIO numbers the camera axes of an angle-resolved image
+in pixels (the angles of a pixel follow from the parabolic mirror and are not a
+separable grid). This module gives them their calibration in the mirror's image
+plane, as Odemis uses it to compute the angles: the position of every pixel
+relative to the mirror's pole (``PolePosition``, px), times the acquisition's pixel
+size (``DimensionScaleX``/``Y``, m). The mirror geometry (parabola focal length,
+``XMax``, hole diameter, focus distance) is in ``Signal.derived`` under ``ar/``.
+
+``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (``PhysicalData``,
+``ExtraSettings`` decoded from JSON, ``AcquisitionDate`` as Unix time, UTC).
+``Signal.signal_type``: RosettaSciIO's (``CL_SEM``, ``LumiTransientSpectrum``,
+``LumiTransient``), ``CL_AR`` for angle-resolved images and ``CL_EK`` for E-k data
+(RosettaSciIO leaves those empty), so that classification needs no file names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Signal
+from . import HDF5_MAGIC
+from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
+
+NAME = "delmic"
+TITLE = "Delmic SPARC cathodoluminescence (Odemis HDF5)"
+EXTENSIONS = (".h5", ".hdf5")
+
+#: Signal types for the acquisition kinds RosettaSciIO leaves without one.
+_SIGNAL_TYPES = {"ar": "CL_AR", "ek1": "CL_EK", "pmt": "CL"}
+_KIND_NAMES = {
+    "pmt": "CL intensity map",
+    "ar": "angle-resolved map",
+    "ek1": "angle-resolved spectrum (E-k)",
+    "temporal spectrum": "streak-camera temporal spectra",
+    "temporal": "time-correlator decay",
+    "spectrum": "hyperspectral map",
+    "se": "SE image acquired concurrently",
+    "survey": "SE survey image",
+    "anchor": "drift-correction anchor region",
+}
+_CAMERA_AXES = ("Angle B", "Angle A")
+_MIRROR_KEYS = {"ParabolaF": "parabola_focal_length", "XMax": "x_max", "HoleDiameter": "hole_diameter"}
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """HDF5 with an Odemis acquisition group (``AcquisitionN`` whose ``SVIData`` names Delmic)."""
+    return head.startswith(HDF5_MAGIC) and _is_odemis(path)
+
+
+def _is_odemis(path: Path) -> bool:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            for name, group in h5.items():
+                if name.startswith("Acquisition") and isinstance(group, h5py.Group) and "SVIData/Company" in group:
+                    return bytes(np.asarray(group["SVIData/Company"][()]).ravel()[0]).startswith(b"Delmic")
+    except Exception:  # damaged HDF5: h5py raises OSError, KeyError, TypeError...; sniffing never fails
+        return False
+    return False
+
+
+def read(path: Path, companions: list[Path]) -> list[Signal]:
+    from rsciio.delmic import file_reader
+
+    dicts = call_reader(path, TITLE, file_reader, signal="all")
+    return [_signal(entry, path) for entry in dicts]
+
+
+def _signal(entry: dict[str, Any], path: Path) -> Signal:
+    kind = str(getattr(entry.get("_acq_type"), "value", "") or "")
+    tree = vendor_tree(entry)
+    warnings = _calibrate_camera_axes(entry, path) if kind == "ar" else []
+    group = tree.get("HDF5Group", "")
+    signal = signal_from_rsciio(
+        entry, path, NAME, context=f"{_KIND_NAMES.get(kind, kind)} ({group})", derived=_derived(tree, kind)
+    )
+    signal.signal_type = signal.signal_type or _SIGNAL_TYPES.get(kind, "")
+    signal.warnings.extend(warnings)
+    return signal
+
+
+def _calibrate_camera_axes(entry: dict[str, Any], path: Path) -> list[str]:
+    """Camera pixel axes -> positions in the mirror's image plane relative to its pole (m)."""
+    tree = vendor_tree(entry)
+    pole = np.asarray(tree.get("PolePosition", []), dtype=float).ravel()
+    sizes = _pixel_sizes(path, str(tree.get("HDF5Group", "")))
+    axes = [axis for axis in entry["axes"] if axis.get("name") in _CAMERA_AXES]
+    if pole.size != 2 or sizes is None or len(axes) != 2:
+        return [f"{path.name}: angle-resolved image without pole position or pixel size; camera axes in pixels"]
+    (rows, row_size), (cols, col_size) = ((axes[0], sizes[0]), (axes[1], sizes[1]))
+    pole_x, pole_y = pole
+    rows.update(name="mirror image plane y from the pole", axis=(np.arange(len(rows["axis"])) - pole_y) * row_size)
+    cols.update(name="mirror image plane x from the pole", axis=(np.arange(len(cols["axis"])) - pole_x) * col_size)
+    rows["units"] = cols["units"] = "m"
+    return []
+
+
+def _pixel_sizes(path: Path, group: str) -> tuple[float, float] | None:
+    """(y, x) pixel size in m of an acquisition's image (``DimensionScaleY``/``X``)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            image_data = h5[group]["ImageData"]
+            sizes = tuple(float(image_data[f"DimensionScale{dim}"][()]) for dim in ("Y", "X"))
+    except (KeyError, OSError, TypeError, ValueError):
+        return None
+    return sizes if all(np.isfinite(sizes)) and all(s > 0 for s in sizes) else None  # type: ignore[return-value]
+
+
+def _derived(tree: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The acquisition kind and, for angle-resolved data, the mirror geometry (m)."""
+    derived: dict[str, Any] = {"acquisition_kind": _KIND_NAMES.get(kind, kind)}
+    if kind in ("ar", "ek1"):
+        mirror = {name: tree[key] for key, name in _MIRROR_KEYS.items() if isinstance(tree.get(key), (int, float))}
+        focus = tree.get("FocusDistance")
+        if isinstance(focus, (int, float)):
+            mirror["focus_distance"] = focus
+        derived["ar"] = mirror
+    return derived
