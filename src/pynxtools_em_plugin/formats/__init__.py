@@ -53,6 +53,10 @@ FORMAT_MODULES: tuple[str, ...] = (
     "tvips",
     "delmic",
     "hamamatsu",
+    "pantarhei",
+    "semper",
+    "digitalsurf",
+    "ripple",
 )
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -1,0 +1,54 @@
+"""Semper unformatted files (``.unf``): images written by Semper or HyperSpy's Semper writer.
+
+Parsing is RosettaSciIO's (``rsciio.semper``): Fortran unformatted records (the
+header with the image size and data form, the 256-word label, the data rows).
+``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (header and label:
+``DATE``, ``RANGE``, axis origins ``X0V0``/``Y0V2``, steps ``DXV1``/``DYV3``,
+units ``XUNIT``/``YUNIT``, ``TITLE``...).
+
+Creation date: the label stores the year as year - 1900 in HyperSpy's files but as
+a two-digit year - 1900 in Semper's own (the shared ``example_image_2d.unf``);
+RosettaSciIO adds 1900 and, when that gives two digits, reads them with Python's
+two-digit-year rule (00-68 -> 2000-2068, 69-99 -> 1969-1999). Its date and time
+are ``start`` in ``Signal.derived``: local time, no zone in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..model import Signal
+from ._rsciio import call_reader, normalised_metadata, signals_from_rsciio
+
+NAME = "semper"
+TITLE = "Semper unformatted image"
+EXTENSIONS = (".unf",)
+
+#: Record 1 (12-byte header record), then record 2 (the 512-byte label) starting with "Semper" as 16-bit words.
+_HEADER_RECORD = b"\x0c\x00\x00\x00"
+_LABEL_RECORD = b"\x00\x02\x00\x00"
+_LABEL_OFFSET = 20
+_SEMPER = "Semper".encode("utf-16-le")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return (
+        head.startswith(_HEADER_RECORD)
+        and head[_LABEL_OFFSET : _LABEL_OFFSET + 4] == _LABEL_RECORD
+        and head[_LABEL_OFFSET + 4 :].startswith(_SEMPER)
+    )
+
+
+def read(path: Path, companions: list[Path]) -> list[Signal]:
+    from rsciio.semper import file_reader
+
+    dicts = call_reader(path, TITLE, file_reader)
+    return signals_from_rsciio(dicts, path, NAME, derive=general_start)
+
+
+def general_start(entry: dict[str, Any]) -> dict[str, Any]:
+    """RosettaSciIO's normalised date and time (``General``) as ``start``, ISO 8601 without zone."""
+    general = normalised_metadata(entry).get("General", {})
+    date, time = general.get("date"), general.get("time")
+    return {"start": f"{date}T{time}" if time else str(date)} if date else {}
