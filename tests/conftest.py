@@ -213,4 +213,12 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "blockfile": ("blockfile", ("test_format_4dstem.py",)),
     "ncem_emd": ("ncem_emd", ("test_format_4dstem.py",)),
     "tvips": ("tvips", ("test_format_4dstem.py",)),
+    "delmic": ("delmic", ("test_format_cl_logs.py",)),
+    "hamamatsu": ("hamamatsu", ("test_format_cl_logs.py",)),
+    "dens": ("dens", ("test_format_cl_logs.py",)),
+    "impulse": ("impulse", ("test_format_cl_logs.py",)),
+    "pantarhei": ("pantarhei", ("test_format_other.py",)),
+    "semper": ("semper", ("test_format_other.py",)),
+    "ripple": ("ripple", ("test_format_other.py",)),
+    "digitalsurf": ("digitalsurf", ("test_format_other.py",)),
 }

@@ -43,7 +43,7 @@ from . import HDF5_MAGIC
 from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
 
 NAME = "delmic"
-TITLE = "Delmic SPARC cathodoluminescence (Odemis HDF5)"
+TITLE = "Delmic SPARC cathodoluminescence"
 EXTENSIONS = (".h5", ".hdf5")
 
 #: Signal types for the acquisition kinds RosettaSciIO leaves without one.

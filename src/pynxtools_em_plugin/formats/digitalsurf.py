@@ -19,7 +19,7 @@ from ..model import Signal
 from ._rsciio import call_reader, signals_from_rsciio
 
 NAME = "digitalsurf"
-TITLE = "Digital Surf surface/spectral file"
+TITLE = "Digital Surf (MountainsMap)"
 EXTENSIONS = (".sur", ".pro")
 
 _SIGNATURES = (b"DIGITAL SURF", b"DSCOMPRESSED")

@@ -33,7 +33,7 @@ from ..units import convert_values, parse_unit
 from ._rsciio import call_reader, normalised_metadata, rsciio_log, signals_from_rsciio, vendor_tree
 
 NAME = "hamamatsu"
-TITLE = "Hamamatsu HPD-TA streak-camera image"
+TITLE = "Hamamatsu HPD-TA streak camera"
 EXTENSIONS = (".img",)
 
 _COMMENT_OFFSET = 64

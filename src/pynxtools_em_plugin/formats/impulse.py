@@ -17,7 +17,8 @@ Laid out like the Protochips logs (:mod:`._insitu`). Corrections made here:
   mass-spectrometer currents, the valve state that RosettaSciIO encodes as a number)
   are stored without, with one warning naming them.
 * ``Signal.derived``: ``start_time`` (``Experiment date`` day-month-year and
-  ``Experiment time``, local time without zone), ``end_time`` and ``sensor``.
+  ``Experiment time``, local time without zone), ``end_time``, ``sensor``, and the
+  ``sample`` and ``description`` of the metadata log without their CSV quotes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ._insitu import as_numbers, label_with_units, log_span, not_numbers_note, s
 from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
 
 NAME = "impulse"
-TITLE = "DENSsolutions Impulse in-situ log"
+TITLE = "DENSsolutions Impulse log"
 EXTENSIONS = (".csv", ".log")
 
 _CSV_START = b"TimeStamp,Experiment time,"
@@ -123,9 +124,19 @@ def _signal(entry: dict[str, Any], path: Path, index: int, seconds: np.ndarray, 
     column = signal.title
     units = _units(column)
     signal.warnings.extend(not_numbers_note(path, column, invalid))
-    signal.derived = {**log_span(start, signal.axes[0]), "sensor": sensor(_quantity_name(column), units, signal.data)}
+    signal.derived = {
+        **log_span(start, signal.axes[0]),
+        "sensor": sensor(_quantity_name(column), units, signal.data),
+        **_unquoted(vendor_tree(entry), ("Sample", "Description")),
+    }
     label_with_units(signal, _quantity_name(column), units)
     return signal
+
+
+def _unquoted(header: dict[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    """Text values of the metadata log without the CSV quotes RosettaSciIO leaves on them (``"Gold"``)."""
+    impulse = header.get("Impulse_header") or {}
+    return {key.lower(): str(impulse[key]).strip().strip('"') for key in keys if impulse.get(key)}
 
 
 def _units(column: str) -> str:

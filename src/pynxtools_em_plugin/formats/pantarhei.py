@@ -22,7 +22,7 @@ from ..model import Signal
 from ._rsciio import call_reader, signals_from_rsciio
 
 NAME = "pantarhei"
-TITLE = "CEOS Panta Rhei file"
+TITLE = "CEOS Panta Rhei"
 EXTENSIONS = (".prz",)
 
 _ZIP = b"PK\x03\x04"

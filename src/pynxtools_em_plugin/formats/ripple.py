@@ -23,7 +23,7 @@ from ._rsciio import call_reader, signals_from_rsciio
 from .semper import general_start
 
 NAME = "ripple"
-TITLE = "Ripple (Lispix) raw data with .rpl header"
+TITLE = "Ripple (Lispix) .rpl + .raw"
 EXTENSIONS = (".rpl", ".raw")
 
 #: Header keys every Ripple header has (RosettaSciIO's reader needs them).
