@@ -6,7 +6,8 @@ Parsing is RosettaSciIO's (``rsciio.pantarhei``), always with
 file of unknown origin; the JSON members (``meta_data_json.npy``,
 ``data_model_json.npy``) carry the same information and are what RosettaSciIO
 reads (NumPy with ``allow_pickle=False``). A file written before Panta Rhei 24.03
-has no JSON members: RosettaSciIO then refuses it and so does this module.
+has no JSON members: its image converts without metadata, with a warning saying why
+(RosettaSciIO's own advice to unpickle "trusted" files is not followed).
 
 ``Signal.metadata`` is RosettaSciIO's ``original_metadata``: the flat Panta Rhei
 keys (``electron_gun.voltage`` in V, ``projector.camera_length`` in m,
@@ -16,10 +17,12 @@ the scan detector...), which the mapping table reads directly.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from ..compat.rsciio import reader_logger
 from ..model import Signal
-from ._rsciio import call_reader, signals_from_rsciio
+from ._rsciio import call_reader, rsciio_log, signals_from_rsciio
 
 NAME = "pantarhei"
 TITLE = "CEOS Panta Rhei"
@@ -47,5 +50,12 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.pantarhei import file_reader
 
-    dicts = call_reader(path, TITLE, file_reader, allow_restricted_pickle=False)
-    return signals_from_rsciio(dicts, path, NAME)
+    with rsciio_log(reader_logger("pantarhei"), logging.WARNING) as records:
+        dicts = call_reader(path, TITLE, file_reader, allow_restricted_pickle=False)
+    signals = signals_from_rsciio(dicts, path, NAME)
+    if any("allow_restricted_pickle" in record.getMessage() for record in records):
+        signals[0].warnings.append(
+            f"{path.name}: written before Panta Rhei 24.03, its metadata is only pickled, which is never unpickled "
+            "from a file; the image is converted without metadata"
+        )
+    return signals
