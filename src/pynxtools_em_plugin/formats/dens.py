@@ -42,7 +42,8 @@ EXTENSIONS = (".dens",)
 _FIRST_LINE = re.compile(r"^\s*\d{2}/\d{2}/'\d{2} \d{1,2}:\d{2}\tDigiheater ")
 #: The column names RosettaSciIO's reader accepts, in order; the status word follows unnamed.
 KNOWN_COLUMNS = ("sample", "time", "Tset[C]", "Tmeas[C]", "Rheat[ohm]", "Vheat[V]", "Iheat[mA]", "Pheat [mW]", "c")
-_LOGGED = KNOWN_COLUMNS[2:8]
+#: The columns that are quantities (each one signal); the calibration constant c and the status are not.
+LOGGED_COLUMNS = KNOWN_COLUMNS[2:8]
 _MEASURED = {"T": "temperature", "R": "resistance", "V": "voltage", "I": "current", "P": "power"}
 _NAME_UNIT = re.compile(r"^(?P<name>[^\[]+?)\s*\[(?P<unit>[^\]]+)\]$")
 _HEADER_LINES = 4
@@ -68,7 +69,7 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
     return [
         _signal(entry, path, column, np.array([float(row[index]) for row in rows]), seconds, start, status)
         for index, column in enumerate(KNOWN_COLUMNS)
-        if column in _LOGGED
+        if column in LOGGED_COLUMNS
     ]
 
 
