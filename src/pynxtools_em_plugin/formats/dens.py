@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import ConversionError
 from ..model import Signal
 from ..parsing import decode_text
-from ._insitu import label_with_units, log_span, sensor, time_axis, value_units
+from ._insitu import as_numbers, label_with_units, log_span, not_numbers_note, sensor, time_axis, value_units
 from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
 
 NAME = "dens"
@@ -63,14 +63,19 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
     rows = [line.split("\t") for line in lines[_HEADER_LINES:] if line.strip()]
     if any(len(row) < len(KNOWN_COLUMNS) for row in rows):
         raise ConversionError(path, f"looks like a {TITLE} but has rows with fewer than {len(KNOWN_COLUMNS)} values")
-    seconds = _elapsed(row[1] for row in rows)
-    start = _start(vendor_tree(entry), rows[0][1])
+    try:
+        seconds = _elapsed(row[1] for row in rows)
+        start = _start(vendor_tree(entry), rows[0][1])
+    except ValueError as exc:
+        raise ConversionError(path, f"has a time stamp that is not HH:MM:SS.ff ({exc}): damaged") from exc
     status = sorted({row[len(KNOWN_COLUMNS)].strip() for row in rows if len(row) > len(KNOWN_COLUMNS)} - {""})
-    return [
-        _signal(entry, path, column, np.array([float(row[index]) for row in rows]), seconds, start, status)
-        for index, column in enumerate(KNOWN_COLUMNS)
-        if column in LOGGED_COLUMNS
-    ]
+    signals = []
+    for index, column in enumerate(KNOWN_COLUMNS):
+        if column in LOGGED_COLUMNS:
+            values, invalid = as_numbers([row[index] for row in rows])
+            signals.append(_signal(entry, path, column, values, seconds, start, status))
+            signals[-1].warnings.extend(not_numbers_note(path, column, invalid))
+    return signals
 
 
 def _refuse_unknown_layout(path: Path, lines: list[str]) -> None:
@@ -93,8 +98,11 @@ def _elapsed(times: Any) -> np.ndarray:
 
 
 def _seconds_of_day(text: str) -> float:
-    hours, minutes, seconds = text.strip().split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    """``HH:MM:SS.ff`` in s; ValueError for anything else."""
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        raise ValueError(f"{text.strip()!r}")
+    return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
 
 
 def _start(header: dict[str, Any], first_time: str) -> datetime | None:
