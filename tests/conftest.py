@@ -142,6 +142,20 @@ def convert(tmp_path):
     return run
 
 
+@pytest.fixture(scope="module")
+def converted_once(tmp_path_factory):
+    """Each combination of shared files converted once per test module (``converted_once("a/b.h5")``)."""
+    cache = {}
+
+    def run(*relatives: str) -> Converted:
+        if relatives not in cache:
+            inputs = [em_file(r) for r in relatives]
+            cache[relatives] = convert_files(inputs, tmp_path_factory.mktemp("once") / "out.nxs")
+        return cache[relatives]
+
+    return run
+
+
 def nxdata_groups(h5) -> list:
     found = []
     h5.visititems(lambda name, obj: found.append(obj) if obj.attrs.get("NX_class") == "NXdata" else None)

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, convert_files, em_file, shared_files
+from conftest import assert_clean_nxem, em_file, shared_files
 from pynxtools_em_plugin.classify import CL_ANGLE_RESOLVED, CL_HYPERSPECTRAL, CL_TIME_RESOLVED, IMAGING, IN_SITU_LOG
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import dens, detect, hamamatsu, impulse, read_signals
@@ -55,35 +55,23 @@ LABELS = {
 EVENT = "entry1/measurement/event{}"
 
 
-@pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    cache = {}
-
-    def run(*relatives: str):
-        if relatives not in cache:
-            inputs = [em_file(r) for r in relatives]
-            cache[relatives] = convert_files(inputs, tmp_path_factory.mktemp("cl") / "out.nxs")
-        return cache[relatives]
-
-    return run
+@pytest.fixture
+def converted(converted_once):
+    return converted_once
 
 
 def labels(h5) -> list[str]:
+    """The technique label of every event, in event order."""
     measurement = h5["entry1/measurement"]
-    found = []
-    for index in range(1, 100):
-        event = measurement.get(f"event{index}")
-        if event is None:
-            break
-        group = event["image1"] if "image1" in event else event["spectrum1"]
-        found.append(group["process/classification/type"][()].decode())
-    return found
+    events = sorted((int(k.removeprefix("event")), k) for k in measurement if k.startswith("event"))
+    groups = [measurement[k]["image1" if "image1" in measurement[k] else "spectrum1"] for _, k in events]
+    return [group["process/classification/type"][()].decode() for group in groups]
 
 
 @pytest.mark.parametrize("relative", CONVERTED)
 def test_file_converts_validates_and_gets_its_labels(relative, converted):
     fmt = detect(em_file(relative))
-    assert fmt.NAME == relative.split("/")[0]
+    assert relative.split("/")[0] == fmt.NAME
     result = converted(relative)
     assert_clean_nxem(result, also_lacking=LACKS)
     with result.h5() as h5:
@@ -232,7 +220,9 @@ def test_hamamatsu_time_and_wavelength_tables_and_streak_settings(
         np.testing.assert_array_equal(image["real"][()], pixels[:, ::-1])
         detector = event["instrument/detector"]
         assert detector["acquisition_mode"][()].decode() == mode
-        assert detector["count_time"][()] == pytest.approx(count_time_s) and detector["count_time"].attrs["units"] == "s"
+        assert (
+            detector["count_time"][()] == pytest.approx(count_time_s) and detector["count_time"].attrs["units"] == "s"
+        )
         assert detector["streak_camera/time_range"][()] == pytest.approx(range_ns)
         assert detector["streak_camera/time_range"].attrs["units"] == "ns"
         assert detector["local_name"][()] == b"C5680"
@@ -315,7 +305,9 @@ def test_impulse_true_experiment_time_units_and_metadata(converted):
         log = temperature["instrument/sensor/value_log"]
         np.testing.assert_allclose(log["time"][()], seconds)  # not RosettaSciIO's uniform step from 0
         assert log["time"].attrs["units"] == "s"
-        np.testing.assert_allclose(log["value"][()], [float(r[names.index("Temperature Measured (degC)")]) for r in rows[1:]])
+        np.testing.assert_allclose(
+            log["value"][()], [float(r[names.index("Temperature Measured (degC)")]) for r in rows[1:]]
+        )
         assert log["value"].attrs["units"] == "degC"
         assert temperature["instrument/sensor/measurement"][()] == b"temperature"
         assert temperature["start_time"][()].decode() == start.isoformat() + "+00:00"
@@ -329,7 +321,7 @@ def test_impulse_true_experiment_time_units_and_metadata(converted):
 def test_impulse_metadata_log_alone_is_refused_with_what_to_pass():
     log = em_file(IMPULSE_LOG)
     assert detect(log) is impulse
-    with pytest.raises(ConversionError, match="Synchronized data.csv") as caught:
+    with pytest.raises(ConversionError, match=r"Synchronized data\.csv") as caught:
         read_signals(group_inputs([log])[0])
     assert "holds no data" in str(caught.value)
 

@@ -223,7 +223,11 @@ def _imaging_unknown(f: Facts) -> str:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("cl.angle_resolved", "the signal type names angle-resolved CL (back-focal-plane images, E-k)", _cl_angle_resolved),
+    Rule(
+        "cl.angle_resolved",
+        "the signal type names angle-resolved CL (back-focal-plane images, E-k)",
+        _cl_angle_resolved,
+    ),
     Rule(
         "cl.time_resolved",
         "a time and a wavelength axis (streak camera), or a transient-luminescence signal type",
@@ -231,7 +235,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("log.time_axis", "one time axis: a time series of a sensor (in-situ log)", _in_situ_log),
     Rule("4dstem.rank4", "four dimensions without an energy axis: scan x detector (4D-STEM)", _four_d),
-    Rule("cl.hyperspectral", "a wavelength axis and a scan (space) axis: a CL spectrum per position", _cl_hyperspectral),
+    Rule(
+        "cl.hyperspectral", "a wavelength axis and a scan (space) axis: a CL spectrum per position", _cl_hyperspectral
+    ),
     Rule("spectrum.wavelength_axis", "a wavelength axis: photon spectrum (CL)", _wavelength),
     Rule(
         "spectrum.signal_type", "an energy axis and the vendor's signal type names the technique", _spectrum_signal_type

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConversionError
 from ..model import Signal
-from ..parsing import decode_text
+from ..parsing import decode_text, read_head
 from ._insitu import as_numbers, label_with_units, log_span, not_numbers_note, sensor, time_axis, value_units
 from ._rsciio import call_reader, signal_from_rsciio, vendor_tree
 
@@ -75,11 +75,7 @@ def lone_companion(path: Path) -> str | None:
 
 
 def _is_metadata_log(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(_LOG_START)) == _LOG_START
-    except OSError:
-        return False
+    return read_head(path, len(_LOG_START)) == _LOG_START
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:

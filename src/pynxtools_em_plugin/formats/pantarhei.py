@@ -44,7 +44,7 @@ def sniff(path: Path, head: bytes) -> bool:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return False
-    return _MEMBERS <= names and bool(_METADATA_MEMBERS & names)
+    return names >= _MEMBERS and bool(_METADATA_MEMBERS & names)
 
 
 def read(path: Path, companions: list[Path]) -> list[Signal]:

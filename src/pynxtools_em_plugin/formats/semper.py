@@ -15,6 +15,7 @@ are ``start`` in ``Signal.derived``: local time, no zone in the file.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,12 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.semper import file_reader
 
-    dicts = call_reader(path, TITLE, file_reader)
-    return signals_from_rsciio(dicts, path, NAME, derive=general_start)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dicts = call_reader(path, TITLE, file_reader)
+    signals = signals_from_rsciio(dicts, path, NAME, derive=general_start)
+    signals[0].warnings.extend(f"{path.name}: {warning.message}" for warning in caught)  # e.g. an unreadable label
+    return signals
 
 
 def general_start(entry: dict[str, Any]) -> dict[str, Any]:
