@@ -21,9 +21,18 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_nxem, em_file, shared_files
-from pynxtools_em_plugin.classify import CL_ANGLE_RESOLVED, CL_HYPERSPECTRAL, CL_TIME_RESOLVED, IMAGING, IN_SITU_LOG
+from pynxtools_em_plugin.classify import (
+    CL,
+    CL_ANGLE_RESOLVED,
+    CL_HYPERSPECTRAL,
+    CL_TIME_RESOLVED,
+    IMAGING,
+    IN_SITU_LOG,
+    classify,
+)
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import dens, detect, hamamatsu, impulse, read_signals
+from pynxtools_em_plugin.model import Axis, AxisKind, Signal
 from pynxtools_em_plugin.reader import group_inputs
 
 HYPERSPECTRAL = "delmic/sparc-hyperspectral.h5"
@@ -336,3 +345,28 @@ def test_impulse_renamed_log_is_refused(tmp_path):
 def test_shared_cl_and_log_files_are_all_tested():
     listed = {*CONVERTED, DENS_MISALIGNED, IMPULSE_CSV, IMPULSE_LOG}
     assert set(shared_files("delmic/*") + shared_files("hamamatsu/*") + shared_files("dens/*")) <= listed
+
+
+# ---- classification rules of the CL kinds without a shared file ----------------------------
+
+
+def _signal(kinds: list[str], signal_type: str = "") -> Signal:
+    axes = [Axis(kind, np.arange(1.0, 4.0), "", AxisKind(kind)) for kind in kinds]
+    return Signal("t", np.zeros((3,) * len(kinds)), axes, Path("x.h5"), "delmic", signal_type=signal_type)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "signal_type", "expected"),
+    [
+        (["time"], "LumiTransient", CL_TIME_RESOLVED),  # a time-correlator decay at one position: not an in-situ log
+        (["space", "space", "time"], "LumiTransient", CL_TIME_RESOLVED),  # a decay per scan position
+        (["time"], "", IN_SITU_LOG),
+        (["space", "wavelength"], "CL_EK", CL_ANGLE_RESOLVED),  # E-k: angle x wavelength
+        (["space", "space", "space", "space"], "CL_AR", CL_ANGLE_RESOLVED),  # not 4D-STEM
+        (["space", "space", "space", "space"], "", "4D-STEM"),
+        (["wavelength"], "CL_SEM", CL),  # one spectrum
+        (["space", "wavelength"], "CL_SEM", CL_HYPERSPECTRAL),  # a line of spectra
+    ],
+)
+def test_cl_kinds_are_decided_by_axes_and_signal_types(kinds, signal_type, expected):
+    assert classify(_signal(kinds, signal_type), {}).label == expected

@@ -58,6 +58,7 @@ def label(h5) -> str:
         ((SEMPER_FLOAT,), IMAGING),
         ((SEMPER_INT,), IMAGING),
         ((f"{RIPPLE_SI}.rpl", f"{RIPPLE_SI}.raw"), EELS),
+        ((f"{RIPPLE_IMAGE}.rpl", f"{RIPPLE_IMAGE}.raw"), IMAGING),  # both axes in eV (HyperSpy's test header): an image
         ((SUR,), CL_HYPERSPECTRAL),
         ((PRO,), CL),
     ],

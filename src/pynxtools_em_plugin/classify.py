@@ -85,7 +85,8 @@ class Facts:
 
     @property
     def spectral(self) -> bool:
-        return any(kind in _SPECTRAL for kind in self.kinds)
+        """One spectral axis: a spectrum (several make an image, as nexus/nxdata.py lays it out)."""
+        return sum(kind in _SPECTRAL for kind in self.kinds) == 1
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ NXem names the groups by dimensionality (``image_2d``, ``stack_2d``,
 ``axis_m`` and ``axis_energy``. A signal with an energy or wavelength axis is a
 spectrum (that axis goes last); anything else is an image. A time x wavelength
 signal (a streak-camera image) is an image too: it is read as one, and the axes of an
-NXspectrum are lengths, not times.
+NXspectrum are lengths, not times. So is a signal with more than one spectral axis (e.g.
+a Ripple image whose header gives both axes in eV): no axis of it is a position.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
     kinds = signal.axis_kinds()
     spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
     streak = AxisKind.TIME in kinds and AxisKind.WAVELENGTH in kinds
-    if spectral and not streak:
+    if len(spectral) == 1 and not streak:
         try:
-            return _spectrum_layout(signal, spectral[-1]), []
+            return _spectrum_layout(signal, spectral[0]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
             return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
     return _image_layout(signal), []
