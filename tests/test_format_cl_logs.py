@@ -370,3 +370,43 @@ def _signal(kinds: list[str], signal_type: str = "") -> Signal:
 )
 def test_cl_kinds_are_decided_by_axes_and_signal_types(kinds, signal_type, expected):
     assert classify(_signal(kinds, signal_type), {}).label == expected
+
+
+def write_odemis(path: Path, title: str, image: np.ndarray, scales: dict[str, np.ndarray]) -> None:
+    """A minimal Odemis acquisition: a 5-D C, A, Z, Y, X image with its dimension scales and PhysicalData."""
+    with h5py.File(path, "w") as h5:
+        acquisition = h5.create_group("Acquisition0")
+        data = acquisition.create_group("ImageData")
+        dataset = data.create_dataset("Image", data=image)
+        for dim, label in enumerate("CAZYX"):
+            dataset.dims[dim].label = label
+        for name, values in scales.items():
+            data[f"DimensionScale{name}"] = values
+        for name in ("XOffset", "YOffset", "ZOffset"):
+            data[name] = 0.0
+        data["TOffset"] = 1.7e9
+        physical = acquisition.create_group("PhysicalData")
+        for name, value in {"Title": title, "ChannelDescription": title}.items():
+            physical[name] = np.array([value.encode()])
+            physical[name].attrs["State"] = np.array([114])
+        svi = acquisition.create_group("SVIData")
+        svi["Company"], svi["WriterVersion"] = b"Delmic", b"Odemis 3.5.2"
+
+
+def test_delmic_e_k_angles_from_the_dimension_scale(tmp_path):
+    angles = np.linspace(-0.5, 0.5, 4)  # rad
+    wavelengths = np.linspace(400e-9, 700e-9, 5)
+    path = tmp_path / "ek.h5"
+    scales = {"C": wavelengths, "A": angles, "X": 1e-7, "Y": 1e-7, "Z": 0.0}
+    write_odemis(path, "AR Spectrum", np.arange(20, dtype="u2").reshape(5, 4, 1, 1, 1), scales)
+    assert detect(path).NAME == "delmic"
+    (signal,) = read_signals(group_inputs([path])[0])
+    angle, wavelength = signal.axes
+    assert (angle.kind, angle.units) == ("angle", "mrad")
+    np.testing.assert_allclose(angle.values, angles * 1000)
+    np.testing.assert_allclose(wavelength.values, wavelengths * 1e9)
+    assert classify(signal, {}).label == CL_ANGLE_RESOLVED
+    scales["A"] = np.array([np.nan, -0.1, 0.1, np.nan])  # pixels outside the mirror
+    write_odemis(path, "AR Spectrum", np.arange(20, dtype="u2").reshape(5, 4, 1, 1, 1), scales)
+    (signal,) = read_signals(group_inputs([path])[0])
+    assert signal.axes[0].kind == "index" and any("NaN" in warning for warning in signal.warnings)

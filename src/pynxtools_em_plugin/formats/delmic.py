@@ -16,13 +16,16 @@ dimensions, which leaves per acquisition kind:
   RosettaSciIO reads them the same way; the shared data holds no such file, so they
   are converted as RosettaSciIO lays them out, untested here.
 
-Gap filled here: RosettaSciIO numbers the camera axes of an angle-resolved image
+Gaps filled here: RosettaSciIO numbers the camera axes of an angle-resolved image
 in pixels (the angles of a pixel follow from the parabolic mirror and are not a
 separable grid). This module gives them their calibration in the mirror's image
 plane, as Odemis uses it to compute the angles: the position of every pixel
 relative to the mirror's pole (``PolePosition``, px), times the acquisition's pixel
 size (``DimensionScaleX``/``Y``, m). The mirror geometry (parabola focal length,
-``XMax``, hole diameter, focus distance) is in ``Signal.derived`` under ``ar/``.
+``XMax``, hole diameter, focus distance) is in ``Signal.derived`` under ``ar/``. It also
+numbers the angle axis of E-k data in pixels: here it is the acquisition's
+``DimensionScaleA`` (rad), unless that holds NaN (angles outside the mirror), then
+pixels with a warning.
 
 ``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (``PhysicalData``,
 ``ExtraSettings`` decoded from JSON, ``AcquisitionDate`` as Unix time, UTC).
@@ -91,8 +94,9 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
 def _signal(entry: dict[str, Any], path: Path) -> Signal:
     kind = str(getattr(entry.get("_acq_type"), "value", "") or "")
     tree = vendor_tree(entry)
+    group = str(tree.get("HDF5Group", ""))
     warnings = _calibrate_camera_axes(entry, path) if kind == "ar" else []
-    group = tree.get("HDF5Group", "")
+    warnings += _calibrate_angle_axis(entry, path) if kind == "ek1" else []
     signal = signal_from_rsciio(
         entry, path, NAME, context=f"{_KIND_NAMES.get(kind, kind)} ({group})", derived=_derived(tree, kind)
     )
@@ -104,30 +108,40 @@ def _signal(entry: dict[str, Any], path: Path) -> Signal:
 def _calibrate_camera_axes(entry: dict[str, Any], path: Path) -> list[str]:
     """Camera pixel axes -> positions in the mirror's image plane relative to its pole (m)."""
     tree = vendor_tree(entry)
+    group = str(tree.get("HDF5Group", ""))
     pole = np.asarray(tree.get("PolePosition", []), dtype=float).ravel()
-    sizes = _pixel_sizes(path, str(tree.get("HDF5Group", "")))
+    scales = [_image_data(path, group, f"DimensionScale{dim}") for dim in ("Y", "X")]
+    sizes = [float(s[0]) if s is not None and s.size == 1 else np.nan for s in scales]
     axes = [axis for axis in entry["axes"] if axis.get("name") in _CAMERA_AXES]
-    if pole.size != 2 or sizes is None or len(axes) != 2:
+    if pole.size != 2 or not all(size > 0 for size in sizes) or len(axes) != 2:
         return [f"{path.name}: angle-resolved image without pole position or pixel size; camera axes in pixels"]
-    (rows, row_size), (cols, col_size) = ((axes[0], sizes[0]), (axes[1], sizes[1]))
-    pole_x, pole_y = pole
-    rows.update(name="mirror image plane y from the pole", axis=(np.arange(len(rows["axis"])) - pole_y) * row_size)
-    cols.update(name="mirror image plane x from the pole", axis=(np.arange(len(cols["axis"])) - pole_x) * col_size)
-    rows["units"] = cols["units"] = "m"
+    for axis, size, centre, direction in zip(axes, sizes, pole[::-1], ("y", "x"), strict=True):
+        positions = (np.arange(len(axis["axis"])) - centre) * size
+        axis.update(name=f"mirror image plane {direction} from the pole", axis=positions, units="m")
     return []
 
 
-def _pixel_sizes(path: Path, group: str) -> tuple[float, float] | None:
-    """(y, x) pixel size in m of an acquisition's image (``DimensionScaleY``/``X``)."""
+def _calibrate_angle_axis(entry: dict[str, Any], path: Path) -> list[str]:
+    """The angle axis of E-k data from ``DimensionScaleA`` (rad); RosettaSciIO numbers it in pixels."""
+    angles = _image_data(path, str(vendor_tree(entry).get("HDF5Group", "")), "DimensionScaleA")
+    axis = next((a for a in entry["axes"] if a.get("name") == "Angle"), None)
+    if axis is None or angles is None or angles.size != len(axis["axis"]):
+        return [f"{path.name}: E-k data without its angle scale (DimensionScaleA); angle axis in pixels"]
+    if not np.all(np.isfinite(angles)):
+        return [f"{path.name}: E-k angles outside the mirror's range are not numbers (NaN); angle axis in pixels"]
+    axis.update(axis=angles, units="rad")
+    return []
+
+
+def _image_data(path: Path, group: str, name: str) -> np.ndarray | None:
+    """A dataset of an acquisition's ``ImageData`` (a dimension scale) as floats, or None."""
     import h5py
 
     try:
         with h5py.File(path, "r") as h5:
-            image_data = h5[group]["ImageData"]
-            sizes = tuple(float(image_data[f"DimensionScale{dim}"][()]) for dim in ("Y", "X"))
+            return np.asarray(h5[group]["ImageData"][name][()], dtype=np.float64).ravel()
     except (KeyError, OSError, TypeError, ValueError):
         return None
-    return sizes if all(np.isfinite(sizes)) and all(s > 0 for s in sizes) else None  # type: ignore[return-value]
 
 
 def _derived(tree: dict[str, Any], kind: str) -> dict[str, Any]:
