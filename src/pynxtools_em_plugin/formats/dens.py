@@ -44,7 +44,8 @@ _FIRST_LINE = re.compile(r"^\s*\d{2}/\d{2}/'\d{2} \d{1,2}:\d{2}\tDigiheater ")
 KNOWN_COLUMNS = ("sample", "time", "Tset[C]", "Tmeas[C]", "Rheat[ohm]", "Vheat[V]", "Iheat[mA]", "Pheat [mW]", "c")
 #: The columns that are quantities (each one signal); the calibration constant c and the status are not.
 LOGGED_COLUMNS = KNOWN_COLUMNS[2:8]
-_MEASURED = {"T": "temperature", "R": "resistance", "V": "voltage", "I": "current", "P": "power"}
+#: NXsensor/measurement by the first letter of a column name (NXsensor has no word for power).
+_MEASURED = {"T": "temperature", "R": "resistance", "V": "voltage", "I": "current"}
 _NAME_UNIT = re.compile(r"^(?P<name>[^\[]+?)\s*\[(?P<unit>[^\]]+)\]$")
 _HEADER_LINES = 4
 
