@@ -126,6 +126,8 @@ def test_delmic_hyperspectral_wavelengths_scan_steps_and_settings(converted):
         assert event["instrument/ebeam_column/scan_controller/dwell_time"][()] == pytest.approx(0.002027)
         assert event["instrument/ebeam_column/scan_controller/dwell_time"].attrs["units"] == "s"
         assert event["instrument/detector/local_name"][()].decode().startswith("Andor Clara")
+        program = h5["entry1/measurement/instrument/program1/program"]  # SVIData/WriterVersion "Odemis 3.5.2"
+        assert program[()] == b"Odemis" and program.attrs["version"] == "3.5.2"
         assert h5[EVENT.format(2)]["image1/image_2d/real"].shape == (3, 2)  # SE concurrent: one value per position
         assert h5[EVENT.format(3)]["image1/image_2d/real"].shape == (512, 512)  # SE survey
 

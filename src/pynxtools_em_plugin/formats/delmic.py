@@ -145,8 +145,12 @@ def _image_data(path: Path, group: str, name: str) -> np.ndarray | None:
 
 
 def _derived(tree: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The acquisition kind and, for angle-resolved data, the mirror geometry (m)."""
+    """The acquisition kind, the writing program and, for angle-resolved data, the mirror geometry (m)."""
     derived: dict[str, Any] = {"acquisition_kind": _KIND_NAMES.get(kind, kind)}
+    writer = str(tree.get("SVIData", {}).get("WriterVersion") or "").strip()
+    if " " in writer:  # "Odemis 3.5.2"
+        name, _, version = writer.rpartition(" ")
+        derived["program"] = {"name": name, "version": version}
     if kind in ("ar", "ek1"):
         mirror = {name: tree[key] for key, name in _MIRROR_KEYS.items() if isinstance(tree.get(key), (int, float))}
         focus = tree.get("FocusDistance")

@@ -130,7 +130,9 @@ def _signal(
     logged = {**entry, "data": values, "axes": [time_axis(seconds)]}
     signal = signal_from_rsciio(logged, path, NAME, context=f"column '{column}'")
     signal.title = name
+    name_version = str(vendor_tree(entry).get("DENS_header", {}).get("version") or "").split()
     signal.derived = {
+        **({"program": dict(zip(("name", "version"), name_version, strict=True))} if len(name_version) == 2 else {}),
         **log_span(start, signal.axes[0]),
         "sensor": sensor(name, units, values, _MEASURED.get(name[:1], "")),
         "status": status,
