@@ -266,3 +266,20 @@ def test_bad_input_is_one_line_without_output(relative, reason, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"Error: {source.name}: ") and reason in last
     assert not (tmp_path / "out.nxs").exists()
+
+
+def test_semper_unequal_x_and_y_calibrations_are_flagged(tmp_path):
+    from rsciio.semper import file_writer
+
+    axes = [
+        {"name": "y", "size": 2, "scale": 2.0, "offset": 0.0, "units": "nm", "navigate": False},
+        {"name": "x", "size": 3, "scale": 0.5, "offset": 0.0, "units": "nm", "navigate": False},
+    ]
+    written = tmp_path / "rect.unf"
+    metadata = {"General": {"title": "rect", "date": "2020-01-02", "time": "03:04:05"}}
+    file_writer(str(written), {"data": np.arange(6, dtype="f4").reshape(2, 3), "axes": axes, "metadata": metadata})
+    (signal,) = semper.read(written, [])
+    assert signal.shape == (2, 3)
+    assert any("x and y calibrations differ" in warning for warning in signal.warnings)
+    (square,) = semper.read(em_file(SEMPER_INT), [])
+    assert square.warnings == []
