@@ -5,7 +5,9 @@ INI-like comment (``[Application]``, ``[Acquisition]``, ``[Streak camera]``,
 ``[Spectrograph]``, ``[Scaling]``...) and the pixels. The time (rows) and
 wavelength (columns) axes are the calibration tables HPD-TA stores after the
 image (``ScalingYScalingFile``/``ScalingXScalingFile``), which RosettaSciIO
-returns as explicit axes; they are stored as they are (time converted to s).
+returns as explicit axes; they are stored as they are (time converted to s). A
+wavelength table stored descending is reversed by RosettaSciIO together with the
+image columns, so the axis ascends.
 
 ``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (the comment as
 sections of text values). ``Signal.derived`` holds the settings as RosettaSciIO
