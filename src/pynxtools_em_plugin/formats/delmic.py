@@ -63,7 +63,12 @@ _KIND_NAMES = {
     "anchor": "drift-correction anchor region",
 }
 _CAMERA_AXES = ("Angle B", "Angle A")
-_MIRROR_KEYS = {"ParabolaF": "parabola_focal_length", "XMax": "x_max", "HoleDiameter": "hole_diameter"}
+_MIRROR_KEYS = {
+    "ParabolaF": "parabola_focal_length",
+    "XMax": "x_max",
+    "HoleDiameter": "hole_diameter",
+    "FocusDistance": "focus_distance",
+}
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -109,7 +114,10 @@ def _calibrate_camera_axes(entry: dict[str, Any], path: Path) -> list[str]:
     """Camera pixel axes -> positions in the mirror's image plane relative to its pole (m)."""
     tree = vendor_tree(entry)
     group = str(tree.get("HDF5Group", ""))
-    pole = np.asarray(tree.get("PolePosition", []), dtype=float).ravel()
+    try:
+        pole = np.asarray(tree.get("PolePosition", []), dtype=np.float64).ravel()
+    except (TypeError, ValueError):  # not numbers
+        pole = np.empty(0)
     scales = [_image_data(path, group, f"DimensionScale{dim}") for dim in ("Y", "X")]
     sizes = [float(s[0]) if s is not None and s.size == 1 else np.nan for s in scales]
     axes = [axis for axis in entry["axes"] if axis.get("name") in _CAMERA_AXES]
@@ -152,9 +160,7 @@ def _derived(tree: dict[str, Any], kind: str) -> dict[str, Any]:
         name, _, version = writer.rpartition(" ")
         derived["program"] = {"name": name, "version": version}
     if kind in ("ar", "ek1"):
-        mirror = {name: tree[key] for key, name in _MIRROR_KEYS.items() if isinstance(tree.get(key), (int, float))}
-        focus = tree.get("FocusDistance")
-        if isinstance(focus, (int, float)):
-            mirror["focus_distance"] = focus
-        derived["ar"] = mirror
+        derived["ar"] = {
+            name: tree[key] for key, name in _MIRROR_KEYS.items() if isinstance(tree.get(key), (int, float))
+        }
     return derived
