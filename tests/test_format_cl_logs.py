@@ -368,6 +368,7 @@ def _signal(kinds: list[str], signal_type: str = "") -> Signal:
         (["space", "space", "space", "space"], "", "4D-STEM"),
         (["wavelength"], "CL_SEM", CL),  # one spectrum
         (["space", "wavelength"], "CL_SEM", CL_HYPERSPECTRAL),  # a line of spectra
+        (["space", "space"], "CL", CL),  # a panchromatic (PMT) CL intensity map
     ],
 )
 def test_cl_kinds_are_decided_by_axes_and_signal_types(kinds, signal_type, expected):

@@ -173,6 +173,10 @@ def _cl_time_resolved(f: Facts) -> str | None:
     return CL_TIME_RESOLVED if streak or f.signal_type in CL_TIME_RESOLVED_TYPES else None
 
 
+def _cl_panchromatic(f: Facts) -> str | None:
+    return CL if f.signal_type == "CL" and not f.spectral else None
+
+
 def _cl_hyperspectral(f: Facts) -> str | None:
     return CL_HYPERSPECTRAL if AxisKind.WAVELENGTH in f.kinds and AxisKind.SPACE in f.kinds else None
 
@@ -250,6 +254,7 @@ RULES: tuple[Rule, ...] = (
         _spectrum_energy,
     ),
     Rule("spectrum.default", "an energy axis without calibrated range or words: EELS", _spectrum_unknown),
+    Rule("cl.panchromatic", "the signal type is CL, without a spectral axis: a CL intensity map", _cl_panchromatic),
     Rule("diffraction.reciprocal_axes", "two reciprocal-length axes (1/m)", _diffraction_axes),
     Rule("diffraction.operation_mode", "uncalibrated axes and 'diffraction' in the operation mode", _diffraction_mode),
     Rule(
