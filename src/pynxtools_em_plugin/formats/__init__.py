@@ -48,6 +48,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "mrc",
     "blockfile",
     "ncem_emd",
+    "ebsd",
     "tvips",
 )
 
