@@ -76,6 +76,7 @@ SEEDS: dict[str, list[list[str]]] = {
     "blockfile": [["blockfile/test1.blo"]],
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
+    "ebsd": [["ebsd/ang/S00.ANG"], ["ebsd/edax_h5ebsd/patterns.h5"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import em_file
 
-HEAVY = {"rsciio", "dask", "hyperspy", "scipy", "skimage", "sparse", "numba", "pint"}
+HEAVY = {"rsciio", "dask", "hyperspy", "scipy", "skimage", "sparse", "numba", "pint", "orix", "kikuchipy", "diffpy"}
 
 
 def test_reader_import_and_detection_load_no_format_library():

@@ -28,9 +28,10 @@ DIFFRACTION = "Electron diffraction"
 FOUR_D_STEM = "4D-STEM"
 EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
 IN_SITU_LOG = "In-situ log"
+EBSD = "EBSD"  # orientation maps and Kikuchi pattern files
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
 #: The labels that name a technique (searchable in NOMAD).
-TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG)
+TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG, EBSD)
 #: Every label :func:`classify` can give.
 LABELS = (*TECHNIQUES, IMAGING)
 
@@ -143,6 +144,10 @@ def spectroscopy_of_energy(highest_ev: float | None) -> str | None:
 
 
 # ---- the rules, in the order they are tried ------------------------------------
+def _ebsd(f: Facts) -> str | None:
+    return EBSD if f.signal_type == "EBSD" else None
+
+
 def _in_situ_log(f: Facts) -> str | None:
     return IN_SITU_LOG if f.kinds == (AxisKind.TIME,) else None
 
@@ -190,6 +195,7 @@ def _imaging_unknown(f: Facts) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("ebsd.signal_type", "the format read an EBSD orientation map or Kikuchi patterns", _ebsd),
     Rule("log.time_axis", "one time axis: a time series of a sensor (in-situ log)", _in_situ_log),
     Rule("4dstem.rank4", "four dimensions without an energy axis: scan x detector (4D-STEM)", _four_d),
     Rule("spectrum.wavelength_axis", "a wavelength axis: photon spectrum (CL)", _wavelength),

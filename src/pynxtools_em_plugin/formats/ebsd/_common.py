@@ -64,7 +64,7 @@ def phases_from_orix(phase_list: Any) -> tuple[list[CrystalPhase], dict[int, int
 
 
 def _crystal_phase(phase_id: int, orix_phase: Any, lattice: Iterable[float] | None, formula: str) -> CrystalPhase:
-    values = [round(float(v), 6) for v in lattice] if lattice is not None else []  # orix's float noise
+    values = [round(float(v), 5) for v in lattice] if lattice is not None else []  # float32/orix noise
     space_group = orix_phase.space_group.number if orix_phase.space_group is not None else None
     symmetry = orix_phase.point_group
     return CrystalPhase(
