@@ -263,7 +263,7 @@ def _write_image(
     set_value: Setter, group: str, image: np.ndarray, maps: EbsdMaps, title: str, signal: str, rgb: bool = False
 ) -> None:
     units = maps.orientation_map.coordinate_units
-    set_value(f"{group}/{signal}", _compressed(image), "" if not rgb else "")
+    set_value(f"{group}/{signal}", image, "")
     if rgb:
         set_value(f"{group}/{signal}/@interpretation", "rgb-image")
     set_value(f"{group}/{signal}/@long_name", title)
@@ -296,9 +296,3 @@ def _write_pattern_centre(set_value: Setter, base: str, derived: dict[str, Any])
 
 def _field_name(vendor_name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in vendor_name).strip("_") or "value"
-
-
-def _compressed(array: np.ndarray) -> Any:
-    from .template import _compressed as compressed
-
-    return compressed(array)

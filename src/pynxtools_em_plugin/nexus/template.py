@@ -173,11 +173,15 @@ class TemplateBuilder:
         if event.input_checksum:
             source |= {"checksum": event.input_checksum, "algorithm": "sha256"}
         roi = ebsd_roi_path(event.number)
-        default_phase = write_ebsd(self.set, f"{roi}/ebsd", event.ebsd, event.signal.derived, source)
+        default_phase = write_ebsd(self._set_compressed, f"{roi}/ebsd", event.ebsd, event.signal.derived, source)
         self.set(f"{roi}/@default", "ebsd")
         self.set(f"{roi}/ebsd/@default", "indexing")
         if not default_phase:
             self.set(f"{roi}/ebsd/indexing/@default", "phase_map")
+
+    def _set_compressed(self, path: str, value: Any, units: str | None = None) -> None:
+        """Like :meth:`set`, large arrays gzip-compressed."""
+        self.set(path, _compressed(value) if isinstance(value, np.ndarray) and value.ndim else value, units)
 
     def _write_classification(self, event: Event) -> None:
         """The technique label as the event's ``type``; the rule that gave it in the data's provenance."""

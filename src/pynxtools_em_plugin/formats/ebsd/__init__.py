@@ -31,7 +31,7 @@ from .. import HDF5_MAGIC
 from . import ang, bruker_h5ebsd, ctf, edax_h5ebsd, h5oina
 
 NAME = "ebsd"
-TITLE = "EBSD orientation map (EDAX .ang/h5ebsd, Oxford .ctf/.h5oina, Bruker h5ebsd)"
+TITLE = "EBSD orientation map (ANG, CTF, h5ebsd, h5oina)"
 EXTENSIONS = (".ang", ".ctf", ".h5", ".hdf5", ".h5ebsd", ".h5oina")
 
 _HDF5_FLAVOURS = {m.MANUFACTURER.lower(): m for m in (edax_h5ebsd, bruker_h5ebsd, h5oina)}
