@@ -46,6 +46,12 @@ def _read_mrc(path: Path, companions: list[Path]) -> list[dict]:
 
 
 #: Format name -> how its library reads the signal dictionaries of an acquisition (main file, companions).
+def _no_library_tree(path: Path, companions: list[Path]) -> list[dict]:
+    """orix and kikuchipy return no header tree for EBSD orientation maps: one empty tree per
+    signal; the module's own header parse is its ``PARSED_VENDOR_BLOCKS``."""
+    return [{} for _ in formats.format_named("ebsd").read(path, companions)]
+
+
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
     "velox": _read("emd", lazy=True),
@@ -62,6 +68,7 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "blockfile": _read("blockfile", lazy=True),
     "ncem_emd": _read("emd", lazy=True),
     "tvips": _read("tvips", lazy=True),
+    "ebsd": _no_library_tree,
 }
 
 

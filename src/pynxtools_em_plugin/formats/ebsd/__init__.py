@@ -16,6 +16,11 @@ Bruker Esprit h5ebsd       ``bruker_h5ebsd``     HDF5, root ``Manufacturer`` "Br
 Oxford AZtec ``.h5oina``   ``h5oina``            HDF5, root ``Manufacturer`` "Oxford Instruments"
 =========================  ====================  ==========================================
 
+**Vendor tree.** orix and kikuchipy return no header tree for orientation maps, so each flavour
+parses its header itself and stores it, values as written, under one block of its own
+(:data:`PARSED_VENDOR_BLOCKS`): ``ang_header``, ``ctf_header``, ``hdf5_header`` (the root
+manufacturer/version datasets and the header groups).
+
 kikuchipy's own h5ebsd files and EMsoft's HDF5 (pattern files) are other formats' (their
 ``Manufacturer`` is "kikuchipy" / absent). orix and kikuchipy are imported by the flavour
 modules' ``read`` only.
@@ -33,6 +38,8 @@ from . import ang, bruker_h5ebsd, ctf, edax_h5ebsd, h5oina
 NAME = "ebsd"
 TITLE = "EBSD orientation map (ANG, CTF, h5ebsd, h5oina)"
 EXTENSIONS = (".ang", ".ctf", ".h5", ".hdf5", ".h5ebsd", ".h5oina")
+
+PARSED_VENDOR_BLOCKS = ("ang_header", "ctf_header", "hdf5_header")
 
 _HDF5_FLAVOURS = {m.MANUFACTURER.lower(): m for m in (edax_h5ebsd, bruker_h5ebsd, h5oina)}
 

@@ -56,7 +56,7 @@ def read(path: Path) -> list[Signal]:
     derived = {"ebsd/pattern_centre_convention": "EDAX/TSL"}
     if all(key in header for key in ("x-star", "y-star", "z-star")):
         derived["ebsd/pattern_centre"] = [_float(header[k]) for k in ("x-star", "y-star", "z-star")]
-    return [map_signal(path, FLAVOUR, orientation_map, header, derived, warnings)]
+    return [map_signal(path, FLAVOUR, orientation_map, {"ang_header": header}, derived, warnings)]
 
 
 def _grid_warnings(path: Path, header: dict[str, Any], orientation_map) -> list[str]:

@@ -41,11 +41,12 @@ def read(path: Path) -> list[Signal]:
     h5 = h5py.File(path, "r")  # stays open: kikuchipy's lazy patterns read from it
     scan = next(name for name, node in h5.items() if isinstance(node, h5py.Group) and "EBSD" in node)
     ebsd = h5[f"{scan}/EBSD"]
-    metadata = {"Manufacturer": _h5.value(h5, "Manufacturer"), "Version": _h5.value(h5, "Version", "")}
-    metadata["EBSD Header"] = _h5.tree(ebsd["Header"])
+    tree = {"Manufacturer": _h5.value(h5, "Manufacturer"), "Version": _h5.value(h5, "Version", "")}
+    tree["EBSD Header"] = _h5.tree(ebsd["Header"])
     for place in (f"{scan}/SEM", f"{scan}/EBSD/SEM"):
         if place in h5:
-            metadata["SEM"] = _h5.tree(h5[place])
+            tree["SEM"] = _h5.tree(h5[place])
+    metadata = {"hdf5_header": tree}
     derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "Bruker"}
     if all(name in ebsd["Data"] for name in ("PCX", "PCY", "DD")):
         derived["ebsd/pattern_centre"] = [float(np.mean(ebsd[f"Data/{name}"][()])) for name in ("PCX", "PCY", "DD")]

@@ -40,7 +40,7 @@ def read(path: Path) -> list[Signal]:
     except (ValueError, IndexError, KeyError, OSError) as exc:
         raise ConversionError(path, f"is not a readable .ctf file (truncated or damaged rows?): {exc}") from exc
     orientation_map = map_from_crystal_map(xmap, "square", QUALITY_NAMES)
-    return [map_signal(path, FLAVOUR, orientation_map, header, {}, [])]
+    return [map_signal(path, FLAVOUR, orientation_map, {"ctf_header": header}, {}, [])]
 
 
 def _check_columns(path: Path, columns: list[str], first_row: list[str]) -> None:

@@ -45,10 +45,11 @@ def read(path: Path) -> list[Signal]:
 
 def _read_scan(path: Path, h5: Any, scan: str) -> list[Signal]:
     header, data = h5[f"{scan}/EBSD/Header"], h5[f"{scan}/EBSD/Data"]
-    metadata = {key: _h5.value(h5, key) for key in h5 if key.strip() in ("Manufacturer", "Version")}
-    metadata["EBSD Header"] = _h5.tree(header)
+    tree = {key: _h5.value(h5, key) for key in h5 if key.strip() in ("Manufacturer", "Version")}
+    tree["EBSD Header"] = _h5.tree(header)
     if f"{scan}/SEM-PRIAS Images/Header" in h5:
-        metadata["SEM-PRIAS Images Header"] = _h5.tree(h5[f"{scan}/SEM-PRIAS Images/Header"])
+        tree["SEM-PRIAS Images Header"] = _h5.tree(h5[f"{scan}/SEM-PRIAS Images/Header"])
+    metadata = {"hdf5_header": tree}
     orientation_map = _orientation_map(path, header, data)
     pc = header.get("Pattern Center Calibration")
     derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "EDAX/TSL"}

@@ -48,10 +48,12 @@ def read(path: Path) -> list[Signal]:
 def _read_slice(path: Path, h5: Any, name: str) -> list[Signal]:
     header, data = h5[f"{name}/EBSD/Header"], h5[f"{name}/EBSD/Data"]
     metadata = {
-        "Manufacturer": _h5.value(h5, "Manufacturer"),
-        "Format Version": _h5.value(h5, "Format Version", ""),
-        "Software Version": _h5.value(h5, "Software Version", ""),
-        "EBSD Header": _h5.tree(header),
+        "hdf5_header": {
+            "Manufacturer": _h5.value(h5, "Manufacturer"),
+            "Format Version": _h5.value(h5, "Format Version", ""),
+            "Software Version": _h5.value(h5, "Software Version", ""),
+            "EBSD Header": _h5.tree(header),
+        }
     }
     orientation_map = _orientation_map(path, header, data)
     derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "Oxford"}
