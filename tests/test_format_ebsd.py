@@ -14,12 +14,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+
 from conftest import assert_clean_nxem, em_file, resolve_default, scalar
 
 pytest.importorskip("orix")
 
-from pynxtools_em_plugin.errors import ConversionError  # noqa: E402
-from pynxtools_em_plugin.formats import detect  # noqa: E402
+from pynxtools_em_plugin.errors import ConversionError
+from pynxtools_em_plugin.formats import detect
 
 EDAX_LACKS = (
     r"measurement/event\d+/instrument/stage/position",
@@ -255,7 +256,14 @@ def write_bruker_h5ebsd(path: Path) -> Path:
         phase["Setting"], phase["SpaceGroup"] = 1, b"F m#ovl3m"
         phase.create_group("AtomPositions")["1"] = b"Al,0,0,0,1,0"
         sem["IY"], sem["IX"] = rows, cols
-        for name, value in {"DD": 0.6, "PCX": 0.5, "PCY": 0.4, "MAD": 0.5, "RadonQuality": 0.8, "Z SAMPLE": 0.0}.items():
+        for name, value in {
+            "DD": 0.6,
+            "PCX": 0.5,
+            "PCY": 0.4,
+            "MAD": 0.5,
+            "RadonQuality": 0.8,
+            "Z SAMPLE": 0.0,
+        }.items():
             data[name] = np.full(ny * nx, value, np.float32)
         for name in ("MADPhase", "NIndexedBands", "RadonBandCount"):
             data[name] = np.full(ny * nx, 8, np.int32)
@@ -287,7 +295,7 @@ def test_truncated_ang_is_refused(tmp_path):
     data = em_file("ebsd/ang/S00.ANG").read_bytes()
     path = tmp_path / "cut.ang"
     path.write_bytes(data[: len(data) - 30])  # cut inside the last row
-    with pytest.raises(ConversionError, match="cut.ang: .*truncated"):
+    with pytest.raises(ConversionError, match=r"cut\.ang: .*truncated"):
         _read(path)
 
 
@@ -297,7 +305,7 @@ def test_ctf_with_missing_column_is_refused(tmp_path):
     cut = [*lines[: start + 1], *("\t".join(line.split("\t")[:-1]) for line in lines[start + 1 : start + 50])]
     path = tmp_path / "nobs.ctf"
     path.write_text("\n".join(cut) + "\n")
-    with pytest.raises(ConversionError, match="nobs.ctf: has rows of 10 values under a header naming 11 columns"):
+    with pytest.raises(ConversionError, match=r"nobs\.ctf: has rows of 10 values under a header naming 11 columns"):
         _read(path)
 
 
@@ -305,7 +313,7 @@ def test_damaged_h5oina_is_refused(tmp_path):
     path = write_h5oina(tmp_path / "cut.h5oina", with_patterns=False)
     with h5py.File(path, "r+") as h5:
         del h5["1/EBSD/Data/X"]
-    with pytest.raises(ConversionError, match="cut.h5oina: has no '/1/EBSD/Data/X' dataset"):
+    with pytest.raises(ConversionError, match=r"cut\.h5oina: has no '/1/EBSD/Data/X' dataset"):
         _read(path)
 
 

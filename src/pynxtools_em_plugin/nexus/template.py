@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..model import AxisKind, Signal
+from .ebsd import write_ebsd
 from .nxdata import NXdataLayout
 from .paths import (
     ENTRY,
@@ -39,7 +40,6 @@ from .paths import (
     setting_name,
     shared_settings_path,
 )
-from .ebsd import write_ebsd
 from .rawjson import to_json
 from .record import Activity, Event, same_value
 from .streaming import defer_if_large, is_lazy

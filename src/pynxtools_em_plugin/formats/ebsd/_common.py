@@ -24,7 +24,7 @@ GRID_TYPES = {"sqrgrid": "square", "hexgrid": "hexagonal", "isometric": "square"
 
 
 def grid_type_of(vendor_word: Any, path: Path) -> str:
-    """"square" or "hexagonal" from the vendor's grid name (SqrGrid, HexGrid, isometric...)."""
+    """ "square" or "hexagonal" from the vendor's grid name (SqrGrid, HexGrid, isometric...)."""
     word = str(vendor_word).strip().lower()
     if word not in GRID_TYPES:
         raise ConversionError(path, f"has an EBSD grid type '{vendor_word}' that is neither square nor hexagonal")
@@ -221,6 +221,20 @@ def pattern_signal(
         quantity="Intensity (counts)",
         context=context,
     )
+
+
+def kikuchipy_patterns(path: Path, plugin: str, scan: str, **options: Any) -> Any:
+    """One scan's patterns as kikuchipy's ``<plugin>`` reader returns them, lazily, as a
+    (points, height, width) dask array."""
+    import importlib
+
+    reader = importlib.import_module(f"kikuchipy.io.plugins.{plugin}").file_reader
+    try:
+        (scan_dict,) = reader(str(path), scan_group_names=scan, lazy=True, **options)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise ConversionError(path, f"holds Kikuchi patterns kikuchipy cannot read: {exc}") from exc
+    data = scan_dict["data"]
+    return data.reshape(-1, *data.shape[-2:])
 
 
 def lazy_dataset(dataset: Any) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import ConversionError
 from ...model import Signal
 from . import _h5
-from ._common import map_from_crystal_map, map_signal, pattern_signal
+from ._common import kikuchipy_patterns, map_from_crystal_map, map_signal, pattern_signal
 
 FLAVOUR = "Bruker h5ebsd"
 MANUFACTURER = "Bruker Nano"
@@ -52,19 +52,8 @@ def read(path: Path) -> list[Signal]:
         derived["ebsd/pattern_centre"] = [float(np.mean(ebsd[f"Data/{name}"][()])) for name in ("PCX", "PCY", "DD")]
     signals = [map_signal(path, FLAVOUR, orientation_map, metadata, derived, [], f"{scan}/EBSD/Data")]
     if "RawPatterns" in ebsd["Data"]:
-        patterns = _patterns(path, scan)
+        patterns = kikuchipy_patterns(path, "bruker_h5ebsd", scan)
         signals.append(
             pattern_signal(path, FLAVOUR, patterns, orientation_map, metadata, derived, f"{scan}/RawPatterns")
         )
     return signals
-
-
-def _patterns(path: Path, scan: str) -> Any:
-    from kikuchipy.io.plugins.bruker_h5ebsd import file_reader
-
-    try:
-        (scan_dict,) = file_reader(str(path), scan_group_names=scan, lazy=True)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConversionError(path, f"holds Kikuchi patterns kikuchipy cannot read: {exc}") from exc
-    data = scan_dict["data"]
-    return data.reshape(-1, *data.shape[-2:])

@@ -22,7 +22,14 @@ import numpy as np
 from ...errors import ConversionError
 from ...model import OrientationMap, Signal
 from . import _h5
-from ._common import grid_type_of, lazy_dataset, map_signal, pattern_signal, phase_from_symmetry
+from ._common import (
+    grid_type_of,
+    kikuchipy_patterns,
+    lazy_dataset,
+    map_signal,
+    pattern_signal,
+    phase_from_symmetry,
+)
 
 FLAVOUR = "EDAX h5ebsd"
 MANUFACTURER = "EDAX"
@@ -119,11 +126,4 @@ def _patterns(path: Path, scan: str, dataset: Any, orientation_map: OrientationM
     """Square grid: kikuchipy's lazy (rows, cols, height, width); otherwise a lazy point list."""
     if not orientation_map.is_square:
         return lazy_dataset(dataset)
-    from kikuchipy.io.plugins.edax_h5ebsd import file_reader
-
-    try:
-        (scan_dict,) = file_reader(str(path), scan_group_names=scan, lazy=True)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConversionError(path, f"holds Kikuchi patterns kikuchipy cannot read: {exc}") from exc
-    data = scan_dict["data"]
-    return data.reshape(-1, *data.shape[-2:])
+    return kikuchipy_patterns(path, "edax_h5ebsd", scan)

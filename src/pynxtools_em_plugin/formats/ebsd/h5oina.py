@@ -24,7 +24,7 @@ import numpy as np
 from ...errors import ConversionError
 from ...model import OrientationMap, Signal
 from . import _h5
-from ._common import map_signal, pattern_signal, phase_from_symmetry
+from ._common import kikuchipy_patterns, map_signal, pattern_signal, phase_from_symmetry
 
 FLAVOUR = "Oxford h5oina"
 MANUFACTURER = "Oxford Instruments"
@@ -63,7 +63,8 @@ def _read_slice(path: Path, h5: Any, name: str) -> list[Signal]:
     signals = [map_signal(path, FLAVOUR, orientation_map, metadata, derived, [], f"{name}/EBSD/Data")]
     pattern_name = next((p for p in PATTERN_NAMES if p in data), None)
     if pattern_name is not None:
-        patterns = _patterns(path, name, pattern_name)
+        processed = pattern_name == "Processed Patterns"
+        patterns = kikuchipy_patterns(path, "oxford_h5ebsd", name, processed=processed)
         signals.append(
             pattern_signal(path, FLAVOUR, patterns, orientation_map, metadata, derived, f"{name}/{pattern_name}")
         )
@@ -112,14 +113,3 @@ def _phases(header: Any) -> list:
             )
         )
     return phases
-
-
-def _patterns(path: Path, name: str, pattern_name: str) -> Any:
-    from kikuchipy.io.plugins.oxford_h5ebsd import file_reader
-
-    try:
-        (scan_dict,) = file_reader(str(path), scan_group_names=name, lazy=True)
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise ConversionError(path, f"holds Kikuchi patterns kikuchipy cannot read: {exc}") from exc
-    data = scan_dict["data"]
-    return data.reshape(-1, *data.shape[-2:])
