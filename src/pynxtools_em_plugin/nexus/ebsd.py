@@ -48,10 +48,17 @@ ROI_DESCRIPTORS = {
     "Mean Angular Deviation": "mean_angular_deviation",
 }  # fmt: skip
 #: Where each vendor measures the pattern centre from (x boundary, x direction, y boundary, y direction).
+#: (kikuchipy's EBSDDetector documents the three and converts between them.)
 PATTERN_CENTRE_CONVENTIONS = {
     "EDAX/TSL": ("left", "east", "bottom", "north"),
-    "Oxford": ("left", "east", "top", "south"),
+    "Oxford": ("left", "east", "bottom", "north"),
     "Bruker": ("left", "east", "top", "south"),
+}
+#: What the vendor's three pattern-centre numbers are (all dimensionless fractions).
+PATTERN_CENTRE_UNITS = {
+    "EDAX/TSL": "x*, z* in fractions of the pattern width, y* of its height",
+    "Oxford": "PCx, PCy and the detector distance in fractions of the pattern width",
+    "Bruker": "PCx in fractions of the pattern width, PCy and DD of its height",
 }
 
 
@@ -292,6 +299,11 @@ def _write_pattern_centre(set_value: Setter, base: str, derived: dict[str, Any])
     set_value(f"{group}/x_normalization_direction", x_direction)
     set_value(f"{group}/y_boundary_convention", y_boundary)
     set_value(f"{group}/y_normalization_direction", y_direction)
+    values = derived.get("ebsd/pattern_centre")
+    if values:
+        numbers = ", ".join(f"{v:g}" for v in values)
+        text = f"{convention} pattern centre ({numbers}): {PATTERN_CENTRE_UNITS[convention]}"
+        set_value(f"{group}/NOTE[vendor_values]/description", text)
 
 
 def _field_name(vendor_name: str) -> str:
