@@ -74,7 +74,8 @@ def test_ang_square_grid_matches_orix(convert):
         assert scalar(h5, "entry1/roi1/ebsd/pattern_center/y_boundary_convention")[0] == "bottom"
         note = scalar(h5, "entry1/roi1/ebsd/pattern_center/vendor_values/description")[0]
         assert note.startswith("EDAX/TSL pattern centre (0.521621, 0.845559, 0.690009)")
-        assert h5[f"{INDEXING}/phase_map/data"].shape == (101, 51)
+        phase_map = h5["entry1/measurement/event1/image_phase_map/image_2d/real"]
+        assert phase_map.shape == (101, 51) and set(np.unique(phase_map[()])) <= {0, 1}
 
 
 def test_ipf_colour_of_known_orientations():

@@ -11,7 +11,7 @@ Where (NXem 2025, ``NXem_ebsd`` base class)::
                                    space_group, point_group, laue_group
         indexing/phaseK/ipfID[ipf1]/map                IPF-Z colours (rgb-image), not indexed black
         indexing/phaseK/ipf1/legend                    the colour key (stereographic projection)
-        indexing/DATA[phase_map]                       phase id per point (0 = not indexed)
+        (measurement/eventN/imageID[image_phase_map]/image_2d  phase id on the map grid, 0 = not indexed)
         indexing/roi                                   the vendor quality measure (CI, BC or MAD)
         pattern_center                                 the convention the vendor's values follow
 
@@ -172,9 +172,12 @@ def _space_group_symbol(number: int) -> str:
 Setter = Callable[..., None]
 
 
-def write_ebsd(set_value: Setter, base: str, maps: EbsdMaps, derived: dict[str, Any], source: dict[str, str]) -> str:
-    """Write the NXem_ebsd group at ``base`` (``.../roiID[roiN]/ebsd``); returns the path of the
-    default plot's phase (the phase with the most points)."""
+def write_ebsd(
+    set_value: Setter, base: str, phase_map: str, maps: EbsdMaps, derived: dict[str, Any], source: dict[str, str]
+) -> bool:
+    """Write the NXem_ebsd group at ``base`` (``.../roiID[roiN]/ebsd``) and the phase map as the
+    NXimage ``image_phase_map`` (the event's ``imageID[image_phase_map]``: NXem has no phase-map place in
+    ``indexing``); whether an IPF map was written (the default plot, of the phase with the most points)."""
     om = maps.orientation_map
     indexing = f"{base}/indexing"
     for name, value in source.items():
@@ -190,14 +193,18 @@ def write_ebsd(set_value: Setter, base: str, maps: EbsdMaps, derived: dict[str, 
     set_value(f"{indexing}/NOTE[euler_convention]/description", f"rotation/orientation_euler: {BUNGE_CONVENTION}")
     set_value(f"{indexing}/NOTE[ipf_colour_key]/description", COLOUR_KEY_TEXT)
     _write_quality(set_value, indexing, maps)
-    _write_phase_map(set_value, indexing, maps)
+    _write_phase_map(set_value, phase_map, maps)
     for phase in om.phases:
         _write_phase(set_value, f"{indexing}/phaseID[phase{phase.id}]", phase, maps)
     _write_pattern_centre(set_value, base, derived)
     counts = {p.id: int(np.count_nonzero(om.phase_id == p.id)) for p in om.phases if p.id in maps.ipf}
     best = max(counts, key=lambda k: counts[k]) if counts else None
-    set_value(f"{indexing}/@default", f"phase{best}" if best is not None else "phase_map")
-    return f"{indexing}/phaseID[phase{best}]" if best is not None else ""
+    if best is None:
+        return False
+    set_value(f"{indexing}/@default", f"phase{best}")
+    set_value(f"{base}/@default", "indexing")
+    set_value(f"{base.rsplit('/', 1)[0]}/@default", "ebsd")
+    return True
 
 
 def _write_quality(set_value: Setter, indexing: str, maps: EbsdMaps) -> None:
@@ -214,12 +221,23 @@ def _write_quality(set_value: Setter, indexing: str, maps: EbsdMaps) -> None:
             return
 
 
-def _write_phase_map(set_value: Setter, indexing: str, maps: EbsdMaps) -> None:
+def _write_phase_map(set_value: Setter, image_group: str, maps: EbsdMaps) -> None:
+    """Phase ids on the map grid as an NXem ``image_2d`` (axis_j: y, axis_i: x)."""
     om = maps.orientation_map
     names = ", ".join(f"{p.id} = {p.name}" for p in om.phases)
-    group = f"{indexing}/DATA[phase_map]"
-    _write_image(set_value, group, maps.image(om.phase_id.astype(np.int32), -1), maps, "phase map", "data")
-    set_value(f"{group}/data/@long_name", f"phase id (0 = not indexed, -1 = no scan point; {names})")
+    group = f"{image_group}/image_2d"
+    units = om.coordinate_units
+    set_value(f"{group}/real", maps.image(om.phase_id.astype(np.int32), -1), "")
+    set_value(f"{group}/real/@long_name", f"phase id (0 = not indexed, -1 = no scan point; {names})")
+    set_value(f"{group}/title", "phase map")
+    for name, values, label in (("axis_j", maps.axis_y, "y"), ("axis_i", maps.axis_x, "x")):
+        set_value(f"{group}/{name}", values, units)
+        set_value(f"{group}/{name}/@long_name", f"scan {label} ({units})")
+    set_value(f"{group}/@signal", "real")
+    set_value(f"{group}/@axes", ["axis_j", "axis_i"])
+    set_value(f"{group}/@AXISNAME_indices[axis_j_indices]", np.uint32(0))
+    set_value(f"{group}/@AXISNAME_indices[axis_i_indices]", np.uint32(1))
+    set_value(f"{image_group}/@default", "image_2d")
 
 
 def _write_phase(set_value: Setter, group: str, phase: CrystalPhase, maps: EbsdMaps) -> None:

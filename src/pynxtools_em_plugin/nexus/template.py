@@ -167,17 +167,13 @@ class TemplateBuilder:
             self.set(f"{derived}/assumed_time_zone", event.assumed_timezone)
 
     def _write_ebsd(self, event: Event) -> None:
-        """The orientation map's indexing results, phases, IPF and phase maps in ``roiN/ebsd``
-        (:mod:`.ebsd`), N the event's number."""
+        """The orientation map's indexing results, phases and IPF maps in ``roiN/ebsd`` (:mod:`.ebsd`),
+        N the event's number, its phase map as the event's ``imageID[image_phase_map]``."""
         source = {"type": "file", "file_name": event.file_name}
         if event.input_checksum:
             source |= {"checksum": event.input_checksum, "algorithm": "sha256"}
-        roi = ebsd_roi_path(event.number)
-        default_phase = write_ebsd(self._set_compressed, f"{roi}/ebsd", event.ebsd, event.signal.derived, source)
-        self.set(f"{roi}/@default", "ebsd")
-        self.set(f"{roi}/ebsd/@default", "indexing")
-        if not default_phase:
-            self.set(f"{roi}/ebsd/indexing/@default", "phase_map")
+        ebsd, phase_map = f"{ebsd_roi_path(event.number)}/ebsd", f"{event.path}/imageID[image_phase_map]"
+        write_ebsd(self._set_compressed, ebsd, phase_map, event.ebsd, event.signal.derived, source)
 
     def _set_compressed(self, path: str, value: Any, units: str | None = None) -> None:
         """Like :meth:`set`, large arrays gzip-compressed."""
@@ -266,7 +262,7 @@ class TemplateBuilder:
         """``@default`` from the root down to the most informative event."""
         best = max(events, key=lambda e: e.layout.score())
         self.set("/@default", ENTRY_NAME)
-        maps = [e for e in events if e.ebsd is not None]
+        maps = [e for e in events if e.ebsd is not None and e.ebsd.ipf]
         self.set(f"{ENTRY}/@default", f"roi{maps[0].number}" if maps else "measurement")  # the IPF map first
         self.set(f"{MEASUREMENT}/@default", f"event{best.number}")
         return best
