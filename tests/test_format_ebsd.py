@@ -165,6 +165,8 @@ def test_ctf_matches_orix(convert):
         assert scalar(h5, f"{event}/optics/magnification")[0] == 400
         assert scalar(h5, f"{INDEXING}/phase1/unit_cell/space_group")[0] == "P63/mmc (No. 194)"
         assert scalar(h5, f"{INDEXING}/roi/descriptor")[0] == "band_contrast"
+        assert h5[f"{INDEXING}/quality/MAD"].attrs["units"] == "°" and h5[f"{INDEXING}/quality/BC"].attrs["units"] == ""
+        assert h5[f"{INDEXING}/quality/MAD"].attrs["long_name"] == "MAD"
         assert 0.9 < scalar(h5, f"{INDEXING}/indexing_rate")[0] < 1.0
 
 

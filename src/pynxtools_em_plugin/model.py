@@ -116,7 +116,8 @@ class OrientationMap:
     :data:`BUNGE_CONVENTION`; ``phase_id`` holds the ids of :attr:`phases` and 0 for a point
     not indexed (readers translate vendor codes such as -1). ``x``/``y`` are the beam
     positions in ``coordinate_units``. ``quality`` keeps every per-point measure the vendor
-    wrote under the vendor's own name (CI, IQ, Fit, BC, BS, MAD, Error...).
+    wrote under the vendor's own name (CI, IQ, Fit, BC, BS, MAD, Error...), ``quality_units``
+    the units of those that have one (an angular deviation in degrees or radians).
     ``grid_type`` is "square" or "hexagonal"; ``shape`` (rows, columns) is the map size
     (a hexagonal grid's columns are those of its odd rows); steps are the grid's spacings.
     """
@@ -132,6 +133,7 @@ class OrientationMap:
     step_y: float
     coordinate_units: str = "µm"
     quality: dict[str, np.ndarray] = field(default_factory=dict)
+    quality_units: dict[str, str] = field(default_factory=dict)  # by vendor name; absent: dimensionless
     convention: str = BUNGE_CONVENTION
 
     @property

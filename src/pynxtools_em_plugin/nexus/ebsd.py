@@ -208,13 +208,15 @@ def write_ebsd(
 
 
 def _write_quality(set_value: Setter, indexing: str, maps: EbsdMaps) -> None:
-    """Every vendor per-point measure under its vendor name; the first NXem knows as ``roi``."""
+    """Every vendor per-point measure under its vendor name, with its units; the first unitless one
+    NXem names (CI, band contrast) also as the ``roi`` image."""
     om = maps.orientation_map
     for name, values in om.quality.items():
-        set_value(f"{indexing}/COLLECTION[quality]/{_field_name(name)}", np.asarray(values))
+        units = om.quality_units.get(name, "")
+        set_value(f"{indexing}/COLLECTION[quality]/{_field_name(name)}", np.asarray(values), units)
         set_value(f"{indexing}/COLLECTION[quality]/{_field_name(name)}/@long_name", name)
     for name, descriptor in ROI_DESCRIPTORS.items():
-        if name in om.quality:
+        if name in om.quality and not om.quality_units.get(name):  # NXem's roi is unitless: not an angle
             image = maps.image(np.asarray(om.quality[name], dtype=np.float32), np.nan)
             _write_image(set_value, f"{indexing}/roi", image, maps, f"{name} ({descriptor})", "data")
             set_value(f"{indexing}/roi/descriptor", descriptor)
@@ -285,10 +287,18 @@ def _write_ipf(set_value: Setter, group: str, phase: CrystalPhase, maps: EbsdMap
 
 
 def _write_image(
-    set_value: Setter, group: str, image: np.ndarray, maps: EbsdMaps, title: str, signal: str, rgb: bool = False
+    set_value: Setter,
+    group: str,
+    image: np.ndarray,
+    maps: EbsdMaps,
+    title: str,
+    signal: str,
+    rgb: bool = False,
+    units: str = "",
 ) -> None:
+    """``image`` (values in ``units``) on the map grid as an NXdata with x, y axes."""
+    set_value(f"{group}/{signal}", image, units)
     units = maps.orientation_map.coordinate_units
-    set_value(f"{group}/{signal}", image, "")
     if rgb:
         set_value(f"{group}/{signal}/@interpretation", "rgb-image")
     set_value(f"{group}/{signal}/@long_name", title)

@@ -79,10 +79,13 @@ def _crystal_phase(phase_id: int, orix_phase: Any, lattice: Iterable[float] | No
     )
 
 
-def map_from_crystal_map(xmap: Any, grid_type: str, quality_names: Mapping[str, str]) -> OrientationMap:
+def map_from_crystal_map(
+    xmap: Any, grid_type: str, quality_names: Mapping[str, str], quality_units: Mapping[str, str]
+) -> OrientationMap:
     """An orientation map from an orix CrystalMap read from a vendor file.
 
-    ``quality_names``: orix property name -> the vendor's column name (kept in the NXem file).
+    ``quality_names``: orix property name -> the vendor's column name (kept in the NXem file);
+    ``quality_units``: units by vendor name.
     """
     phases, ids = phases_from_orix(xmap.phases)
     vendor_ids = np.asarray(xmap.phase_id)
@@ -104,6 +107,7 @@ def map_from_crystal_map(xmap: Any, grid_type: str, quality_names: Mapping[str, 
         step_y=float(steps.get("y", xmap.dy if hasattr(xmap, "dy") else 0.0)),
         coordinate_units="µm" if xmap.scan_unit in ("um", "µm") else xmap.scan_unit,
         quality=quality,
+        quality_units={name: units for name, units in quality_units.items() if name in quality},
     )
 
 

@@ -88,6 +88,16 @@ def _plain(data: Any) -> Any:
     return data.item() if hasattr(data, "item") else data
 
 
+def other_measures(data: Any, size: int, exclude: set[str]) -> dict[str, np.ndarray]:
+    """Every other one-value-per-point dataset of a scan's data group (the vendor's quality
+    measures: CI, IQ, Band Contrast...), by its vendor name."""
+    return {
+        name: np.asarray(node[()])
+        for name, node in data.items()
+        if name not in exclude and getattr(node, "ndim", 0) == 1 and node.shape[0] == size
+    }
+
+
 def per_point(path: Path, data: Any, name: str, size: int) -> np.ndarray:
     """A per-point dataset of the scan, checked to hold one value per point."""
     if name not in data:

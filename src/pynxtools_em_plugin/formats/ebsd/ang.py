@@ -26,6 +26,8 @@ from ._common import grid_from_coordinates, grid_type_of, map_from_crystal_map, 
 FLAVOUR = "EDAX/TSL ANG"
 #: orix's column names -> the names EDAX OIM gives them (kept in the NXem file).
 QUALITY_NAMES = {"iq": "IQ", "ci": "CI", "fit": "Fit", "detector_signal": "SEM signal"}
+#: The pattern fit is an angle (OIM writes it in degrees); IQ, CI and the signal have no unit.
+QUALITY_UNITS = {"Fit": "°"}
 _PHASE_KEYS = {"MaterialName", "Formula", "Info", "Symmetry", "LatticeConstants", "NumberFamilies",
                "hklFamilies", "ElasticConstants", "Categories", "PointGroupID"}  # fmt: skip
 _ANG_KEYS = (b"# TEM_PIXperUM", b"# x-star", b"# WorkingDistance", b"# GRID:", b"# XSTEP:")
@@ -46,7 +48,7 @@ def read(path: Path) -> list[Signal]:
         raise ConversionError(path, f"is not a readable .ang file (truncated or damaged rows?): {exc}") from exc
     grid = grid_type_of(header.get("GRID", "SqrGrid"), path)
     names = {name: QUALITY_NAMES.get(name, name) for name in xmap.prop}
-    orientation_map = map_from_crystal_map(xmap, grid, names)
+    orientation_map = map_from_crystal_map(xmap, grid, names, QUALITY_UNITS)
     warnings = []
     if grid == "hexagonal":
         orientation_map.shape = (_int(header.get("NROWS")), _int(header.get("NCOLS_ODD")))

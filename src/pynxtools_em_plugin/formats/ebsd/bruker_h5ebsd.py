@@ -27,6 +27,8 @@ QUALITY_NAMES = {
     "MAD": "MAD", "MADPhase": "MADPhase", "NIndexedBands": "NIndexedBands",
     "RadonBandCount": "RadonBandCount", "RadonQuality": "RadonQuality",
 }  # fmt: skip
+#: Bruker writes the mean angular deviation in degrees.
+QUALITY_UNITS = {"MAD": "°"}
 
 
 def read(path: Path) -> list[Signal]:
@@ -37,7 +39,7 @@ def read(path: Path) -> list[Signal]:
         xmap = file_reader(str(path))
     except (ValueError, KeyError, OSError, IndexError) as exc:
         raise ConversionError(path, f"is a Bruker h5ebsd file orix cannot read: {exc}") from exc
-    orientation_map = map_from_crystal_map(xmap, "square", QUALITY_NAMES)
+    orientation_map = map_from_crystal_map(xmap, "square", QUALITY_NAMES, QUALITY_UNITS)
     h5 = h5py.File(path, "r")  # stays open: kikuchipy's lazy patterns read from it
     scan = next(name for name, node in h5.items() if isinstance(node, h5py.Group) and "EBSD" in node)
     ebsd = h5[f"{scan}/EBSD"]

@@ -20,6 +20,8 @@ from ._common import map_from_crystal_map, map_signal
 FLAVOUR = "Oxford Channel 5 CTF"
 #: orix's column names -> the names Channel 5 gives them.
 QUALITY_NAMES = {"bands": "Bands", "error": "Error", "MAD": "MAD", "BC": "BC", "BS": "BS"}
+#: The mean angular deviation is written in degrees; the other columns are counts and codes.
+QUALITY_UNITS = {"MAD": "°"}
 _MAGIC = b"Channel Text File"
 _COLUMNS_START = "Phase\tX\tY"
 #: The column line orix assumes (its reader names the columns by position).
@@ -39,7 +41,7 @@ def read(path: Path) -> list[Signal]:
         xmap = io.load(str(path))
     except (ValueError, IndexError, KeyError, OSError) as exc:
         raise ConversionError(path, f"is not a readable .ctf file (truncated or damaged rows?): {exc}") from exc
-    orientation_map = map_from_crystal_map(xmap, "square", QUALITY_NAMES)
+    orientation_map = map_from_crystal_map(xmap, "square", QUALITY_NAMES, QUALITY_UNITS)
     return [map_signal(path, FLAVOUR, orientation_map, {"ctf_header": header}, {}, [])]
 
 

@@ -74,11 +74,7 @@ def _orientation_map(path: Path, header: Any, data: Any) -> OrientationMap:
     size = int(data["Phi1"].shape[0]) if "Phi1" in data else 0
     euler = np.column_stack([_h5.per_point(path, data, name, size) for name in ("Phi1", "Phi", "Phi2")])
     vendor_phase = _h5.per_point(path, data, "Phase", size).astype(np.int32)
-    quality = {
-        name: np.asarray(node[()])
-        for name, node in data.items()
-        if name not in _NOT_QUALITY and node.shape[:1] == (size,) and node.ndim == 1
-    }
+    quality = _h5.other_measures(data, size, _NOT_QUALITY)
     phases = _phases(header)
     return OrientationMap(
         phases=phases,
@@ -91,6 +87,7 @@ def _orientation_map(path: Path, header: Any, data: Any) -> OrientationMap:
         step_x=float(_h5.value(header, "Step X", 0.0)),
         step_y=float(_h5.value(header, "Step Y", 0.0)),
         quality=quality,
+        quality_units={"Fit": "°"} if "Fit" in quality else {},  # the pattern fit, in degrees as in .ang files
     )
 
 

@@ -79,6 +79,7 @@ def _orientation_map(path: Path, header: Any, data: Any) -> OrientationMap:
     phases = _phases(header)
     vendor_phase = _h5.per_point(path, data, "Phase", size).astype(np.int32)
     vendor_phase[(vendor_phase < 0) | (vendor_phase > len(phases))] = 0
+    quality = _h5.other_measures(data, size, _NOT_QUALITY)
     return OrientationMap(
         phases=phases,
         phase_id=vendor_phase,
@@ -89,9 +90,8 @@ def _orientation_map(path: Path, header: Any, data: Any) -> OrientationMap:
         shape=(int(_h5.value(header, "Y Cells", 0)), int(_h5.value(header, "X Cells", 0))),
         step_x=float(_h5.value(header, "X Step", 0.0)),
         step_y=float(_h5.value(header, "Y Step", 0.0)),
-        quality={
-            n: np.asarray(d[()]) for n, d in data.items() if n not in _NOT_QUALITY and d.ndim == 1 and d.size == size
-        },
+        quality=quality,
+        quality_units={name: "rad" for name in ("Mean Angular Deviation",) if name in quality},  # H5OINAFile.md
     )
 
 
