@@ -332,3 +332,25 @@ def test_truncated_hdf5_leaves_no_output(tmp_path):
     outcome = convert_to([source], output)
     assert "patterns.h5" in outcome.message and "\n" not in outcome.message
     assert outcome.message != str(output) and not output.exists()
+
+
+def test_edax_patterns_streamed_equal_to_kikuchipy(tmp_path, monkeypatch):
+    """The Kikuchi patterns are written block by block from kikuchipy's lazy reading (the streaming
+    writer, as for every 4D format), equal to kikuchipy's eager reading."""
+    from kikuchipy.io.plugins.edax_h5ebsd import file_reader
+
+    from pynxtools_em_plugin import chunking
+    from pynxtools_em_plugin.conversion import convert as convert_to
+    from pynxtools_em_plugin.nexus import streaming
+
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 3 * 60 * 60)  # one scan row per block
+    source = em_file("ebsd/edax_h5ebsd/patterns.h5")
+    output = tmp_path / "streamed.nxs"
+    outcome = convert_to([source], output)
+    assert outcome.status == "converted", outcome.message
+    (eager,) = file_reader(str(source))
+    with h5py.File(output, "r") as h5:
+        written = h5["entry1/measurement/event2/image1/image_4d/real"]
+        assert written.compression == "gzip" and written.chunks[-2:] == (60, 60)
+        np.testing.assert_array_equal(written[()], eager["data"])
