@@ -179,6 +179,7 @@ def test_edax_h5ebsd_map_and_patterns(convert):
     assert om.phases[0].name == "Nickel" and om.phases[0].laue_group == "m-3m"
     assert patterns.shape == (3, 3, 60, 60) and patterns.quantity == "Intensity (counts)"
     assert not isinstance(patterns.data, np.ndarray)  # lazy
+    np.testing.assert_allclose(om.x[:4], [0.0, 1.5, 3.0, 0.0])  # the file's Y Position repeats X: kept as written
     result = convert(path)
     assert_clean_nxem(result, also_lacking=EDAX_LACKS)
     with result.h5() as h5:
@@ -189,6 +190,8 @@ def test_edax_h5ebsd_map_and_patterns(convert):
             "mm",
         )
         assert scalar(h5, "entry1/measurement/event1/instrument/optics/magnification")[0] == 200
+        ipf = h5[f"{INDEXING}/phase1/ipf1/map/data"][()]
+        assert ipf.shape == (3, 3, 3) and ipf[0, 0].any() and (ipf.reshape(9, 3) == ipf[0, 0]).all()  # all (pi, pi, pi)
 
 
 # ---- Oxford h5oina and Bruker h5ebsd, written here from the published layouts ------------------

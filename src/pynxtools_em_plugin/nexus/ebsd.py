@@ -89,17 +89,10 @@ class EbsdMaps:
 def ebsd_maps(orientation_map: OrientationMap) -> EbsdMaps:
     """Display grid, IPF-Z colours and colour keys of every phase."""
     om = orientation_map
-    step_x, step_y = om.step_x or 1.0, om.step_y or 1.0
-    columns = np.rint((om.x - om.x.min()) / step_x).astype(np.int64) if om.size else np.zeros(0, np.int64)
-    rows = np.rint((om.y - om.y.min()) / step_y).astype(np.int64) if om.size else np.zeros(0, np.int64)
+    rows, columns = display_grid(om)
     ny, nx = (int(rows.max()) + 1, int(columns.max()) + 1) if om.size else (0, 0)
-    maps = EbsdMaps(
-        om,
-        rows,
-        columns,
-        om.y.min() + step_y * np.arange(ny) if om.size else np.zeros(0),
-        om.x.min() + step_x * np.arange(nx) if om.size else np.zeros(0),
-    )
+    x0, y0 = (float(om.x.min()), float(om.y.min())) if om.size else (0.0, 0.0)
+    maps = EbsdMaps(om, rows, columns, y0 + om.step_y * np.arange(ny), x0 + om.step_x * np.arange(nx))
     for phase in om.phases:
         symmetry = _symmetry(phase)
         if symmetry is None:
@@ -113,6 +106,23 @@ def ebsd_maps(orientation_map: OrientationMap) -> EbsdMaps:
         if phase.space_group:
             maps.space_groups[phase.id] = _space_group_symbol(phase.space_group)
     return maps
+
+
+def display_grid(om: OrientationMap) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every point on the display grid: a complete square grid in scan order
+    (as the vendor stored it, whatever its coordinate columns say), anything else (hexagonal
+    grids, interrupted scans) from the coordinates, on the nearest square grid."""
+    rows, cols = om.shape
+    if om.is_square and om.size == rows * cols:
+        index = np.arange(om.size, dtype=np.int64)
+        return index // cols, index % cols
+    if not om.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    step_x, step_y = om.step_x or 1.0, om.step_y or 1.0
+    return (
+        np.rint((om.y - om.y.min()) / step_y).astype(np.int64),
+        np.rint((om.x - om.x.min()) / step_x).astype(np.int64),
+    )
 
 
 def _symmetry(phase: CrystalPhase) -> Any:
@@ -190,7 +200,11 @@ def write_ebsd(
     positions = np.column_stack([om.x, om.y]).astype(np.float64)
     set_value(f"{indexing}/scan_point_positions", positions, om.coordinate_units)
     set_value(f"{indexing}/rotation/orientation_euler", om.euler, "rad")
-    set_value(f"{indexing}/NOTE[euler_convention]/description", f"rotation/orientation_euler: {BUNGE_CONVENTION}")
+    euler_note = (
+        f"rotation/orientation_euler: {BUNGE_CONVENTION}; as the vendor software wrote them, in its own "
+        "sample and crystal reference frames (not converted between vendors)"
+    )
+    set_value(f"{indexing}/NOTE[euler_convention]/description", euler_note)
     set_value(f"{indexing}/NOTE[ipf_colour_key]/description", COLOUR_KEY_TEXT)
     _write_quality(set_value, indexing, maps)
     _write_phase_map(set_value, phase_map, maps)

@@ -79,7 +79,6 @@ def _grid_warnings(path: Path, header: dict[str, Any], orientation_map) -> list[
             f"{path.name}: {orientation_map.size} points do not fill the {shape[0]} x {shape[1]} grid of their "
             "coordinates (interrupted scan?); stored as a list of points"
         )
-        orientation_map.grid_type = "square"
     return warnings
 
 
