@@ -53,7 +53,8 @@ def test_ang_square_grid_matches_orix(convert):
     np.testing.assert_allclose(om.euler[[0, 1, 2600]], xmap.rotations.to_euler()[[0, 1, 2600]])
     np.testing.assert_allclose(om.euler[0], [6.25471, 1.10015, 3.56849], atol=1e-6)  # row 1 as written (rad)
     assert set(om.quality) >= {"IQ", "CI", "Fit"}
-    assert signal.derived["ebsd/pattern_centre"] == [0.521621, 0.845559, 0.690009]
+    assert signal.derived["ebsd"]["pattern_centre"] == [0.521621, 0.845559, 0.690009]
+    assert signal.derived["ebsd"]["grid_type"] == "square" and signal.derived["ebsd"]["step_x"] == 1.0
 
     result = convert(path)
     assert_clean_nxem(result, also_lacking=EDAX_LACKS)
@@ -71,6 +72,7 @@ def test_ang_square_grid_matches_orix(convert):
         assert h5[f"{INDEXING}/scan_point_positions"].attrs["units"] == "µm"
         assert scalar(h5, f"{INDEXING}/pixel_shape")[0] == "square"
         assert scalar(h5, "entry1/measurement/event1/type")[0] == "EBSD"
+        assert scalar(h5, "entry1/measurement/event1/instrument/detector/type")[0] == "EBSD camera"
         assert scalar(h5, "entry1/roi1/ebsd/pattern_center/y_boundary_convention")[0] == "bottom"
         note = scalar(h5, "entry1/roi1/ebsd/pattern_center/vendor_values/description")[0]
         assert note.startswith("EDAX/TSL pattern centre (0.521621, 0.845559, 0.690009)")
@@ -289,7 +291,8 @@ def test_bruker_h5ebsd_written_from_the_published_layout(tmp_path, convert):
     (signal,) = _read(path)
     om = signal.orientation_map
     assert om.shape == (2, 2) and om.phase_id.tolist().count(0) == 1
-    assert om.phases[0].space_group == 225 and signal.derived["ebsd/pattern_centre"] == pytest.approx([0.5, 0.4, 0.6])
+    assert om.phases[0].space_group == 225
+    assert signal.derived["ebsd"]["pattern_centre"] == pytest.approx([0.5, 0.4, 0.6])  # Bruker's mean PCX, PCY, DD
     np.testing.assert_allclose(om.euler, io.load(str(path)).rotations.to_euler())
     result = convert(path)
     assert_clean_nxem(result, also_lacking=EDAX_LACKS[:3])

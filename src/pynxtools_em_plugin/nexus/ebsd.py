@@ -332,7 +332,8 @@ def _axes_attributes(set_value: Setter, group: str, signal: str, rgb: bool = Tru
 
 
 def _write_pattern_centre(set_value: Setter, base: str, derived: dict[str, Any]) -> None:
-    convention = derived.get("ebsd/pattern_centre_convention")
+    facts = derived.get("ebsd", {})
+    convention = facts.get("pattern_centre_convention")
     if convention not in PATTERN_CENTRE_CONVENTIONS:
         return
     x_boundary, x_direction, y_boundary, y_direction = PATTERN_CENTRE_CONVENTIONS[convention]
@@ -341,7 +342,7 @@ def _write_pattern_centre(set_value: Setter, base: str, derived: dict[str, Any])
     set_value(f"{group}/x_normalization_direction", x_direction)
     set_value(f"{group}/y_boundary_convention", y_boundary)
     set_value(f"{group}/y_normalization_direction", y_direction)
-    values = derived.get("ebsd/pattern_centre")
+    values = facts.get("pattern_centre")
     if values:
         numbers = ", ".join(f"{v:g}" for v in values)
         text = f"{convention} pattern centre ({numbers}): {PATTERN_CENTRE_UNITS[convention]}"

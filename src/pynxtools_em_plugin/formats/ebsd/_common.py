@@ -124,14 +124,16 @@ def map_signal(
     flavour: str,
     orientation_map: OrientationMap,
     metadata: dict[str, Any],
-    derived: dict[str, Any],
+    facts: dict[str, Any],
     warnings: list[str],
     context: str = "",
 ) -> Signal:
     """The orientation map as a signal: its best vendor quality measure as the plottable data
-    (an image on a square grid, a point list on a hexagonal one), the map attached."""
+    (an image on a square grid, a point list on a hexagonal one), the map attached. ``facts``:
+    what the flavour found beyond the map (pattern centre and its convention), stored with the
+    scan facts in ``derived["ebsd"]``."""
     name, values = _display_quality(orientation_map)
-    derived = {**derived, **scan_facts(orientation_map)}
+    derived = {"ebsd": {**scan_facts(orientation_map), **facts}}
     if orientation_map.is_square and orientation_map.size == orientation_map.shape[0] * orientation_map.shape[1]:
         rows, cols = orientation_map.shape
         data = values.reshape(rows, cols)
@@ -173,15 +175,16 @@ def scan_axis(name: str, size: int, step: float, origin: float, orientation_map:
 
 
 def scan_facts(orientation_map: OrientationMap) -> dict[str, Any]:
-    """The ``ebsd/...`` derived keys the mapping table reads (agreed with the pattern formats)."""
+    """The scan facts under ``derived["ebsd"]`` (``@derived/ebsd/grid_type``...; the keys agreed with
+    the pattern formats)."""
     return {
-        "ebsd/grid_type": orientation_map.grid_type,
-        "ebsd/step_x": orientation_map.step_x,
-        "ebsd/step_y": orientation_map.step_y,
-        "ebsd/n_rows": orientation_map.shape[0],
-        "ebsd/n_columns": orientation_map.shape[1],
-        "ebsd/n_points": orientation_map.size,
-        "ebsd/coordinate_units": orientation_map.coordinate_units,
+        "grid_type": orientation_map.grid_type,
+        "step_x": orientation_map.step_x,
+        "step_y": orientation_map.step_y,
+        "n_rows": orientation_map.shape[0],
+        "n_columns": orientation_map.shape[1],
+        "n_points": orientation_map.size,
+        "coordinate_units": orientation_map.coordinate_units,
     }
 
 
@@ -191,7 +194,7 @@ def pattern_signal(
     patterns: Any,
     orientation_map: OrientationMap,
     metadata: dict[str, Any],
-    derived: dict[str, Any],
+    facts: dict[str, Any],
     context: str,
 ) -> Signal:
     """Kikuchi patterns (lazy) as an EBSD signal: (rows, cols, height, width) on a square grid,
@@ -201,7 +204,7 @@ def pattern_signal(
         Axis("detector y", np.arange(height, dtype=np.float64), "", AxisKind.INDEX),
         Axis("detector x", np.arange(width, dtype=np.float64), "", AxisKind.INDEX),
     ]
-    derived = {**derived, **scan_facts(orientation_map)}
+    derived = {"ebsd": {**scan_facts(orientation_map), **facts}}
     rows, cols = orientation_map.shape
     if orientation_map.is_square and patterns.shape[0] == rows * cols:
         data = patterns.reshape(rows, cols, height, width)
@@ -212,7 +215,7 @@ def pattern_signal(
     else:
         data = patterns
         scan = [Axis("scan point", np.arange(patterns.shape[0], dtype=np.float64), "", AxisKind.INDEX)]
-        derived |= {"ebsd/x": orientation_map.x.tolist(), "ebsd/y": orientation_map.y.tolist()}
+        derived["ebsd"] |= {"x": orientation_map.x.tolist(), "y": orientation_map.y.tolist()}
     return Signal(
         title="Kikuchi patterns",
         data=data,

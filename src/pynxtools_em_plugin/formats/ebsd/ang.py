@@ -55,9 +55,9 @@ def read(path: Path) -> list[Signal]:
         orientation_map.step_x, orientation_map.step_y = _float(header.get("XSTEP")), _float(header.get("YSTEP"))
     else:
         warnings = _grid_warnings(path, header, orientation_map)
-    derived = {"ebsd/pattern_centre_convention": "EDAX/TSL"}
+    derived = {"pattern_centre_convention": "EDAX/TSL"}
     if all(key in header for key in ("x-star", "y-star", "z-star")):
-        derived["ebsd/pattern_centre"] = [_float(header[k]) for k in ("x-star", "y-star", "z-star")]
+        derived["pattern_centre"] = [_float(header[k]) for k in ("x-star", "y-star", "z-star")]
     return [map_signal(path, FLAVOUR, orientation_map, {"ang_header": header}, derived, warnings)]
 
 

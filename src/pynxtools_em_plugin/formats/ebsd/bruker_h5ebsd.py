@@ -49,9 +49,9 @@ def read(path: Path) -> list[Signal]:
         if place in h5:
             tree["SEM"] = _h5.tree(h5[place])
     metadata = {"hdf5_header": tree}
-    derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "Bruker"}
+    derived: dict[str, Any] = {"pattern_centre_convention": "Bruker"}
     if all(name in ebsd["Data"] for name in ("PCX", "PCY", "DD")):
-        derived["ebsd/pattern_centre"] = [float(np.mean(ebsd[f"Data/{name}"][()])) for name in ("PCX", "PCY", "DD")]
+        derived["pattern_centre"] = [float(np.mean(ebsd[f"Data/{name}"][()])) for name in ("PCX", "PCY", "DD")]
     signals = [map_signal(path, FLAVOUR, orientation_map, metadata, derived, [], f"{scan}/EBSD/Data")]
     if "RawPatterns" in ebsd["Data"]:
         patterns = kikuchipy_patterns(path, "bruker_h5ebsd", scan)

@@ -59,9 +59,9 @@ def _read_scan(path: Path, h5: Any, scan: str) -> list[Signal]:
     metadata = {"hdf5_header": tree}
     orientation_map = _orientation_map(path, header, data)
     pc = header.get("Pattern Center Calibration")
-    derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "EDAX/TSL"}
+    derived: dict[str, Any] = {"pattern_centre_convention": "EDAX/TSL"}
     if pc is not None:
-        derived["ebsd/pattern_centre"] = [float(_h5.value(pc, k, np.nan)) for k in ("x-star", "y-star", "z-star")]
+        derived["pattern_centre"] = [float(_h5.value(pc, k, np.nan)) for k in ("x-star", "y-star", "z-star")]
     signals = [map_signal(path, FLAVOUR, orientation_map, metadata, derived, [], f"{scan}/EBSD/Data")]
     if "Pattern" in data:
         patterns = _patterns(path, scan, data["Pattern"], orientation_map)

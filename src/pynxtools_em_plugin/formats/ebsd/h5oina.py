@@ -56,10 +56,10 @@ def _read_slice(path: Path, h5: Any, name: str) -> list[Signal]:
         }
     }
     orientation_map = _orientation_map(path, header, data)
-    derived: dict[str, Any] = {"ebsd/pattern_centre_convention": "Oxford"}
+    derived: dict[str, Any] = {"pattern_centre_convention": "Oxford"}
     if all(k in data for k in ("Pattern Center X", "Pattern Center Y", "Detector Distance")):
         names = ("Pattern Center X", "Pattern Center Y", "Detector Distance")
-        derived["ebsd/pattern_centre"] = [float(np.mean(data[k][()])) for k in names]
+        derived["pattern_centre"] = [float(np.mean(data[k][()])) for k in names]
     signals = [map_signal(path, FLAVOUR, orientation_map, metadata, derived, [], f"{name}/EBSD/Data")]
     pattern_name = next((p for p in PATTERN_NAMES if p in data), None)
     if pattern_name is not None:
