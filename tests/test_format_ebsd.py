@@ -63,6 +63,7 @@ def test_ang_square_grid_matches_orix(convert):
         assert default.name == f"/{INDEXING}/phase1/ipf1/map"
         rgb = default["data"]
         assert rgb.shape == (101, 51, 3) and rgb.dtype == np.uint8 and rgb.attrs["interpretation"] == "rgb-image"
+        np.testing.assert_array_equal(rgb[0, :3], _orix_ipf_z(xmap)[:3])  # the first points, coloured by orix
         assert scalar(h5, "entry1/measurement/event1/instrument/optics/working_distance") == (14.0, "mm")
         assert scalar(h5, f"{INDEXING}/phase1/name")[0] == "Iron (Alpha)"
         assert scalar(h5, f"{INDEXING}/phase1/unit_cell/a") == (2.87, "angstrom")
@@ -78,6 +79,15 @@ def test_ang_square_grid_matches_orix(convert):
         assert note.startswith("EDAX/TSL pattern centre (0.521621, 0.845559, 0.690009)")
         phase_map = h5["entry1/measurement/event1/image_phase_map/image_2d/real"]
         assert phase_map.shape == (101, 51) and set(np.unique(phase_map[()])) <= {0, 1}
+
+
+def _orix_ipf_z(xmap) -> np.ndarray:
+    """orix's own IPF-Z colours (TSL key) of a crystal map's points, as uint8."""
+    from orix.plot import IPFColorKeyTSL
+    from orix.vector import Vector3d
+
+    key = IPFColorKeyTSL(xmap.phases[0].point_group, direction=Vector3d.zvector())
+    return np.rint(key.orientation2color(xmap.orientations) * 255).astype(np.uint8)
 
 
 def test_ipf_colour_of_known_orientations():
