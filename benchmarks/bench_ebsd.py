@@ -67,9 +67,9 @@ def main() -> None:
     print(load(), f"- {args.points} x {args.points} points, {source.stat().st_size / MiB:.0f} MiB .ang")
     orix = measure([PYTHON, "-c", f"from orix import io; io.load({str(source)!r})"])
     ours = measure([PYTHON, "-m", "pynxtools_em_plugin.cli", "convert", str(source), "-o", str(args.out / "out")])
-    rows = [["run", "time (s)", "peak RSS (MiB)"]]
+    rows = [["run", "time (s)", "peak RSS (MiB)", "kernel peak VmHWM (MiB)"]]
     for name, run in (("orix io.load (reading only)", orix), ("em-plugin convert (.ang -> NXem)", ours)):
-        rows.append([name, f"{run.seconds:.1f}", f"{run.peak_rss / MiB:.0f}"])
+        rows.append([name, f"{run.seconds:.1f}", f"{run.peak_rss / MiB:.0f}", f"{run.hwm / MiB:.0f}"])
     print(table(rows))
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from ..model import BUNGE_CONVENTION, CrystalPhase, OrientationMap
 
 #: Points coloured at once (orix expands each orientation by the crystal's symmetry operations).
-BLOCK_POINTS = 65_536
+BLOCK_POINTS = 32_768
 #: Side of the colour-key image, in pixels.
 LEGEND_SIZE = 129
 NOT_INDEXED_RGB = (0, 0, 0)
@@ -114,14 +114,14 @@ def display_grid(om: OrientationMap) -> tuple[np.ndarray, np.ndarray]:
     grids, interrupted scans) from the coordinates, on the nearest square grid."""
     rows, cols = om.shape
     if om.is_square and om.size == rows * cols:
-        index = np.arange(om.size, dtype=np.int64)
+        index = np.arange(om.size, dtype=np.int32)
         return index // cols, index % cols
     if not om.size:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
     step_x, step_y = om.step_x or 1.0, om.step_y or 1.0
     return (
-        np.rint((om.y - om.y.min()) / step_y).astype(np.int64),
-        np.rint((om.x - om.x.min()) / step_x).astype(np.int64),
+        np.rint((om.y - om.y.min()) / step_y).astype(np.int32),
+        np.rint((om.x - om.x.min()) / step_x).astype(np.int32),
     )
 
 

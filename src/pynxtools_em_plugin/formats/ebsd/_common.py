@@ -98,7 +98,7 @@ def map_from_crystal_map(
     return OrientationMap(
         phases=phases,
         phase_id=phase_id,
-        euler=np.asarray(xmap.rotations.to_euler(), dtype=np.float64),
+        euler=euler_angles(xmap.rotations),
         x=np.asarray(xmap.x, dtype=np.float64),
         y=np.asarray(xmap.y, dtype=np.float64),
         grid_type=grid_type,
@@ -109,6 +109,21 @@ def map_from_crystal_map(
         quality=quality,
         quality_units={name: units for name, units in quality_units.items() if name in quality},
     )
+
+
+#: Rotations converted to Euler angles at once (orix's conversion needs several temporaries per point).
+EULER_BLOCK = 65_536
+
+
+def euler_angles(rotations: Any) -> np.ndarray:
+    """Bunge Euler angles (n, 3) in rad of orix rotations, converted block by block (bounded memory)."""
+    from orix.quaternion import Rotation
+
+    quaternions = rotations.data.reshape(-1, 4)
+    euler = np.empty((quaternions.shape[0], 3), dtype=np.float64)
+    for start in range(0, quaternions.shape[0], EULER_BLOCK):
+        euler[start : start + EULER_BLOCK] = Rotation(quaternions[start : start + EULER_BLOCK]).to_euler()
+    return euler
 
 
 def grid_from_coordinates(x: np.ndarray, y: np.ndarray) -> tuple[tuple[int, int], float, float]:
