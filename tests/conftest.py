@@ -80,7 +80,16 @@ class Converted:
         return {_concept(w) for w in self.validation_warnings if MISSING_REQUIRED in w}
 
     def other_validation_problems(self) -> list[str]:
-        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w]
+        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w and not _known_gap(w)]
+
+
+#: Attributes NXem 2025 does not document although NeXus tools read them: an RGB image's
+#: ``@interpretation`` (H5Web and silx show such data as colours, e.g. the EBSD IPF map).
+KNOWN_NXEM_GAPS = (re.compile(r"Attribute \S+/data/@interpretation has no documentation"),)
+
+
+def _known_gap(message: str) -> bool:
+    return any(pattern.search(message) for pattern in KNOWN_NXEM_GAPS)
 
 
 def _concept(message: str) -> str:
@@ -193,6 +202,8 @@ def assert_clean_nxem(result: Converted, also_lacking: tuple[str, ...] = ()) -> 
             axes = list(group.attrs["axes"])
             assert len(axes) == signal.ndim
             for dim, name in enumerate(axes):
+                if name == ".":  # NeXus: a dimension without axis (an RGB image's colour)
+                    continue
                 assert int(group.attrs[f"{name}_indices"]) == dim
                 assert group[name].shape == (signal.shape[dim],)
                 if name.startswith("axis_"):
@@ -235,4 +246,5 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "semper": ("semper", ("test_format_other.py",)),
     "ripple": ("ripple", ("test_format_other.py",)),
     "digitalsurf": ("digitalsurf", ("test_format_other.py",)),
+    "ebsd": ("ebsd", ("test_format_ebsd.py",)),
 }

@@ -86,6 +86,7 @@ SEEDS: dict[str, list[list[str]]] = {
         ["ripple/test_ripple_sdim-1_ndim-2_float64_meta.rpl", "ripple/test_ripple_sdim-1_ndim-2_float64_meta.raw"]
     ],
     "digitalsurf": [["digitalsurf/test_spectrum_compressed.pro"], ["digitalsurf/test_spectral_map.sur"]],
+    "ebsd": [["ebsd/ang/S00.ANG"], ["ebsd/edax_h5ebsd/patterns.h5"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {

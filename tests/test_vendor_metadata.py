@@ -52,6 +52,12 @@ def _read_dens(path: Path, companions: list[Path]) -> list[dict]:
     return _read("dens")(path, companions) * len(LOGGED_COLUMNS)
 
 
+def _no_library_tree(path: Path, companions: list[Path]) -> list[dict]:
+    """orix and kikuchipy return no header tree for EBSD orientation maps: one empty tree per
+    signal; the module's own header parse is its ``PARSED_VENDOR_BLOCKS``."""
+    return [{} for _ in formats.format_named("ebsd").read(path, companions)]
+
+
 #: Format name -> how its library reads the signal dictionaries of an acquisition (main file, companions).
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
@@ -77,6 +83,7 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "semper": _read("semper"),
     "digitalsurf": _read("digitalsurf"),
     "ripple": _read("ripple"),
+    "ebsd": _no_library_tree,
 }
 
 

@@ -31,6 +31,7 @@ IN_SITU_LOG = "In-situ log"
 CL_HYPERSPECTRAL = "Cathodoluminescence (hyperspectral)"
 CL_ANGLE_RESOLVED = "Cathodoluminescence (angle-resolved)"
 CL_TIME_RESOLVED = "Cathodoluminescence (time-resolved)"
+EBSD = "EBSD"  # orientation maps and Kikuchi pattern files
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
 #: The labels that name a technique (searchable in NOMAD).
 TECHNIQUES = (
@@ -44,6 +45,7 @@ TECHNIQUES = (
     CL_HYPERSPECTRAL,
     CL_ANGLE_RESOLVED,
     CL_TIME_RESOLVED,
+    EBSD,
 )
 #: Every label :func:`classify` can give.
 LABELS = (*TECHNIQUES, IMAGING)
@@ -181,6 +183,10 @@ def _cl_hyperspectral(f: Facts) -> str | None:
     return CL_HYPERSPECTRAL if AxisKind.WAVELENGTH in f.kinds and AxisKind.SPACE in f.kinds else None
 
 
+def _ebsd(f: Facts) -> str | None:
+    return EBSD if f.signal_type == "EBSD" else None
+
+
 def _in_situ_log(f: Facts) -> str | None:
     return IN_SITU_LOG if f.kinds == (AxisKind.TIME,) else None
 
@@ -228,6 +234,7 @@ def _imaging_unknown(f: Facts) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("ebsd.signal_type", "the format read an EBSD orientation map or Kikuchi patterns", _ebsd),
     Rule(
         "cl.angle_resolved",
         "the signal type names angle-resolved CL (back-focal-plane images, E-k)",

@@ -50,6 +50,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "mrc",
     "blockfile",
     "ncem_emd",
+    "ebsd",
     "tvips",
     "delmic",
     "hamamatsu",
