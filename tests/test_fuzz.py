@@ -76,6 +76,17 @@ SEEDS: dict[str, list[list[str]]] = {
     "blockfile": [["blockfile/test1.blo"]],
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
+    "delmic": [["delmic/sparc-hyperspectral.h5"]],
+    "hamamatsu": [["hamamatsu/photon_counting.img"]],
+    "dens": [["dens/file1.dens"]],
+    "impulse": [["impulse/StubExperiment_Synchronized data.csv", "impulse/StubExperiment_Metadata.log"]],
+    "pantarhei": [["pantarhei/panta_rhei_sample.prz"]],
+    "semper": [["semper/example_image_2d.unf"], ["semper/example_image_int16.unf"]],
+    "ripple": [
+        ["ripple/test_ripple_sdim-1_ndim-2_float64_meta.rpl", "ripple/test_ripple_sdim-1_ndim-2_float64_meta.raw"]
+    ],
+    "digitalsurf": [["digitalsurf/test_spectrum_compressed.pro"], ["digitalsurf/test_spectral_map.sur"]],
+    "ebsd": [["ebsd/ang/S00.ANG"], ["ebsd/edax_h5ebsd/patterns.h5"]],
     "oxford_ebsp": [["ebsd/oxford_binary/patterns.ebsp"]],
     "edax_up": [["ebsd/edax_binary/edax_binary.up2"]],
 }
