@@ -77,7 +77,7 @@ def test_oxford_ebsp_square_grid_from_footers_in_scan_order():
     assert signal.axes[1].units == "µm" and np.allclose(signal.axes[1].values, [0, 1.5, 3.0])
     facts = signal.derived["ebsd"]
     assert facts["grid_type"] == "square" and (facts["step_x"], facts["step_y"]) == (1.5, 1.5)
-    assert facts["units"]["step_x"] == "µm" and (facts["scan_rows"], facts["scan_cols"]) == (3, 3)
+    assert facts["units"]["step_x"] == "µm" and (facts["n_rows"], facts["n_columns"]) == (3, 3)
     # the offset table is rolled by one: the file's first pattern is scan point 1; order restored
     assert list(signal.metadata["file_order"]) == [8, 0, 1, 2, 3, 4, 5, 6, 7]
     data = np.asarray(signal.data)

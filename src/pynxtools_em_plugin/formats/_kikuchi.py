@@ -33,8 +33,8 @@ _UNITS = {
     "step_y": "µm",
     "x": "µm",
     "y": "µm",
-    "scan_rows": "",
-    "scan_cols": "",
+    "n_rows": "",
+    "n_columns": "",
     "n_points": "",
     "pattern_rows": "",
     "pattern_cols": "",
@@ -116,7 +116,7 @@ def _scan_axis(name: str, size: int, step: float | None) -> Axis:
 def _facts(grid: ScanGrid, points: int, pattern_rows: int, pattern_cols: int) -> dict[str, Any]:
     facts: dict[str, Any] = {"pattern_rows": pattern_rows, "pattern_cols": pattern_cols, "n_points": points}
     if grid.grid_type is not None:  # a hexagonal grid's columns: those of its odd rows
-        facts.update(grid_type=grid.grid_type, scan_rows=grid.rows, scan_cols=grid.cols)
+        facts.update(grid_type=grid.grid_type, n_rows=grid.rows, n_columns=grid.cols)
     for key in ("step_x", "step_y"):
         value = finite(getattr(grid, key))
         if value is not None and value > 0:  # as the scan axes: no usable step, no step
