@@ -4,10 +4,17 @@ NXem names the groups by dimensionality (``image_2d``, ``stack_2d``,
 ``spectrum_3d``...) and the axes ``axis_i`` (fastest, x), ``axis_j``, ``axis_k``,
 ``axis_m`` and ``axis_energy``. A signal with an energy or wavelength axis is a
 spectrum (that axis goes last); anything else is an image.
+
+Each layout also carries the :class:`View` a viewer should open it with, in the
+attributes NeXus and H5Web (the viewer NOMAD embeds) define: ``@interpretation``
+(``image``: a heatmap, higher dimensions as sliders; ``spectrum``: lines;
+``rgb-image``: colour pixels, channels last) and a log intensity scale for
+diffraction (H5Web reads it from the ``SILX_style`` attribute).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +31,22 @@ _SPATIAL_NAMES = {
     4: ["axis_m", "axis_k", "axis_j", "axis_i"],
 }
 _SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
+#: Name prefix of the axis that holds the colour channels of an RGB(A) image (formats/_rsciio.py).
+COLOUR_AXIS_PREFIX = "colour channel"
+
+
+@dataclass(frozen=True)
+class View:
+    """How a viewer should first draw an NXdata group."""
+
+    interpretation: str  # "image", "spectrum" or "rgb-image"
+    scale: str = ""  # "" (linear), "log" or "symlog": intensity scale of diffraction data
+
+    def attributes(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The attributes that say it: of the signal field (``@interpretation``) and of the NXdata
+        group (``SILX_style``, how H5Web reads a scale)."""
+        group = {"SILX_style": json.dumps({"signal_scale_type": self.scale})} if self.scale else {}
+        return {"interpretation": self.interpretation}, group
 
 
 @dataclass
@@ -35,6 +58,7 @@ class NXdataLayout:
     order: list[int]  # permutation from the signal's dimensions to the written ones
     axes: list[tuple[str, Axis]]  # (NXem field name, axis) in written order
     signal_fields: list[str]  # "real" (+ "imag") for images, "intensity" for spectra
+    view: View = View("image")
 
     @property
     def rank(self) -> int:
@@ -53,12 +77,47 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
     (e.g. a spectrum whose wavelength axis crosses zero, written as an image)."""
     kinds = signal.axis_kinds()
     spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
+    if is_rgb(signal):
+        return _rgb_layout(signal), []
     if spectral:
         try:
             return _spectrum_layout(signal, spectral[-1]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
-            return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
+            layout = _image_layout(signal)
+            return layout, [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
     return _image_layout(signal), []
+
+
+def is_rgb(signal: Signal) -> bool:
+    """Colour pixels with their channels last (a colour preview), drawn as colours, not as a stack."""
+    last = signal.axes[-1] if signal.axes else None
+    return (
+        len(signal.axes) == 3
+        and last.kind is AxisKind.INDEX
+        and last.size in (3, 4)
+        and last.name.startswith(COLOUR_AXIS_PREFIX)
+    )
+
+
+def is_colour_stack(signal: Signal) -> bool:
+    """An RGB(A) image as read: the colour channels as its leading index axis."""
+    first = signal.axes[0] if signal.axes else None
+    return (
+        len(signal.axes) == 3
+        and first.kind is AxisKind.INDEX
+        and first.size in (3, 4)
+        and first.name.startswith(COLOUR_AXIS_PREFIX)
+    )
+
+
+def _image_view(signal: Signal, rank: int) -> View:
+    """Lines for one-dimensional data (profiles, logs over time), else a heatmap; diffraction
+    (reciprocal axes, or the detector frames of 4D-STEM) on a log scale, symlog as counts may be 0."""
+    if rank == 1:
+        return View("spectrum")
+    kinds = signal.axis_kinds()
+    diffraction = AxisKind.RECIPROCAL in kinds[-2:] or rank == 4
+    return View("image", "symlog" if diffraction else "")
 
 
 def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
@@ -72,7 +131,8 @@ def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
     names = _SPATIAL_NAMES.get(len(others), [])
     axes = [(name, signal.axes[i]) for name, i in zip(names, others, strict=True)]
     axes.append(("axis_energy", energy_axis(signal.axes[energy_dim])))
-    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", [*others, energy_dim], axes, ["intensity"])
+    order = [*others, energy_dim]
+    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", order, axes, ["intensity"], View("spectrum"))
 
 
 def _image_layout(signal: Signal) -> NXdataLayout:
@@ -81,11 +141,18 @@ def _image_layout(signal: Signal) -> NXdataLayout:
         raise ConversionError(signal.source, f"signal '{signal.title}' has {rank} dimensions; NXem images have 1 to 4")
     fields = ["real", "imag"] if signal.is_complex else ["real"]
     order = list(range(rank))
+    view = _image_view(signal, rank)
     if rank == 3 and signal.axes[0].kind is AxisKind.INDEX:
         axes = [("indices_image", signal.axes[0]), *list(zip(_SPATIAL_NAMES[2], signal.axes[1:], strict=True))]
-        return NXdataLayout("image", "stack_2d", order, axes, fields)
+        return NXdataLayout("image", "stack_2d", order, axes, fields, view)
     axes = list(zip(_SPATIAL_NAMES[rank], signal.axes, strict=True))
-    return NXdataLayout("image", f"image_{rank}d", order, axes, fields)
+    return NXdataLayout("image", f"image_{rank}d", order, axes, fields, view)
+
+
+def _rgb_layout(signal: Signal) -> NXdataLayout:
+    """A colour image, channels last: ``image_2d`` with the two spatial axes and the channel index."""
+    axes = [*zip(_SPATIAL_NAMES[2], signal.axes[:2], strict=True), ("indices_channel", signal.axes[2])]
+    return NXdataLayout("image", "image_2d", [0, 1, 2], axes, ["real"], View("rgb-image"))
 
 
 def energy_axis(axis: Axis) -> Axis:

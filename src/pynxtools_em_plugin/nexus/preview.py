@@ -1,9 +1,14 @@
 """Small previews of events: what H5Web and NOMAD can show at once for any data size.
 
+Every event gets one (the first is its ``@default``, the full data stay next to it):
+
 * an image: block means down to at most :data:`MAX_IMAGE` pixels a side;
+* a complex image (an FFT): its amplitude, reduced like an image;
+* a colour image (channels first as read): the colour image with its channels last;
 * an image stack (time/frames first): the mean frame, reduced like an image;
 * a 4D data set (scan x detector): the virtual image summed over the detector;
-* a spectrum or spectrum image: the sum spectrum over all scan positions;
+* a spectrum: the spectrum; a spectrum image: the sum spectrum over all scan
+  positions, and the map of the counts summed over energy;
 * a one-dimensional signal (profile, log): block means down to :data:`MAX_POINTS`.
 
 Source arrays are read a block of leading rows at a time (dask arrays and memory
@@ -19,12 +24,35 @@ import numpy as np
 
 from ..chunking import rows_per_block
 from ..model import Axis, AxisKind, Signal
+from .nxdata import is_colour_stack
 
 #: Largest side of an image preview, in pixels.
 MAX_IMAGE = 256
 #: Largest number of points of a one-dimensional preview (spectra keep every channel).
 MAX_POINTS = 2048
 _SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
+
+
+def previews_of(signal: Signal) -> list[Signal]:
+    """Small signals standing for ``signal``, the most telling first; none for data of no previewable shape."""
+    first = preview_of(signal)
+    if first is None:
+        return []
+    spectral = [i for i, kind in enumerate(signal.axis_kinds()) if kind in _SPECTRAL]
+    if spectral and len(signal.shape) >= 3:
+        return [first, _map_of(signal, spectral[-1])]
+    return [first]
+
+
+def _map_of(signal: Signal, spectral: int) -> Signal:
+    """The counts of a spectrum image summed over its spectral axis, one value per scan position."""
+    navigation = tuple(d for d in range(len(signal.shape)) if d != spectral)
+    data = _sum_over_others(signal.data, navigation)
+    axes = [signal.axes[d] for d in navigation]
+    if data.ndim > 2:  # a 3D scan: the map of its first plane
+        data, axes = data.reshape(-1, *data.shape[-2:])[0], axes[-2:]
+    data, axes = block_mean(data, axes, MAX_IMAGE)
+    return _small(signal, data, axes, "map of the counts summed over energy")
 
 
 def preview_of(signal: Signal) -> Signal | None:
@@ -37,17 +65,33 @@ def preview_of(signal: Signal) -> Signal | None:
     if spectral:
         keep = spectral[-1]
         data, axes, what = _sum_over_others(signal.data, keep), [signal.axes[keep]], "sum spectrum"
+        if rank == 1:
+            what = "spectrum"
+    elif is_colour_stack(signal):
+        data, axes = block_mean(np.moveaxis(_loaded(signal.data), 0, -1), [*signal.axes[1:], signal.axes[0]], MAX_IMAGE)
+        return _small(signal, _colour_pixels(data, signal.data.dtype), axes, "colour image")
     elif rank == 4:
         data, axes, what = _sum_trailing(signal.data, 2), signal.axes[:2], "virtual image (sum over the detector)"
     elif rank == 3:
         data, axes, what = _sum_over_others(signal.data, (1, 2)) / signal.shape[0], signal.axes[1:], "mean frame"
     elif rank <= 2:
-        data, axes, what = _loaded(signal.data), signal.axes, "downsampled"
+        data, axes, what = _loaded(signal.data), signal.axes, "amplitude" if signal.is_complex else "downsampled"
     else:
         return None
     if not spectral:
         limit = MAX_POINTS if data.ndim == 1 else MAX_IMAGE
         data, axes = block_mean(data, axes, limit)
+    return _small(signal, data, axes, what)
+
+
+def _colour_pixels(means: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Block means of colour pixels back in the image's integer type, which viewers draw as colours."""
+    if not np.issubdtype(dtype, np.integer):
+        return means
+    return np.clip(np.rint(means), 0, np.iinfo(dtype).max).astype(dtype)
+
+
+def _small(signal: Signal, data: np.ndarray, axes: list[Axis], what: str) -> Signal:
     return Signal(
         title=f"preview of {signal.title}: {what}",
         data=data,
