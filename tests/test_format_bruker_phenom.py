@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, nxdata_groups, resolve_default, scalar, shared_files
+from conftest import assert_clean_nxem, em_file, full_data, nxdata_groups, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import bruker, detect, phenom, read_head
 
@@ -69,7 +69,7 @@ def test_bcf_sem_map_and_image_metadata_with_units(convert):
 
 def test_bcf_spectrum_image_is_default_with_calibrated_axes(convert):
     with convert(em_file(SEM_BCF)).h5() as h5:
-        default = resolve_default(h5)
+        default = full_data(h5)
         assert default.name == f"/{EV2}/spectrum1/spectrum_2d"
         assert default["intensity"].shape == (30, 30, 2048)
         energy = default["axis_energy"]
@@ -161,7 +161,7 @@ def test_elid_keeps_all_eleven_signals_of_every_kind(convert):
         assert "Image 1, Line 4" in titles and "385test - spectrum, MSA 1" in titles
         thumbnail = h5["entry1/measurement/event8/image1/stack_2d"]
         assert thumbnail["real"].shape == (4, 24, 32)  # RGBA channels first
-        assert resolve_default(h5).name == "/entry1/measurement/event4/spectrum1/spectrum_2d"
+        assert full_data(h5).name == "/entry1/measurement/event4/spectrum1/spectrum_2d"
 
 
 def _data_groups(h5) -> list[tuple[int, str]]:
