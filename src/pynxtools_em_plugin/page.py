@@ -260,7 +260,9 @@ def line_svg(x: np.ndarray, y: np.ndarray, x_label: str, title: str, width: int 
     left, bottom = 8, height - 34
     sx = (width - 2 * left) / (np.ptp(x) or 1.0)
     sy = (bottom - 8) / (np.ptp(y) or 1.0)
-    points = " ".join(f"{left + (a - x.min()) * sx:.1f},{bottom - (b - y.min()) * sy:.1f}" for a, b in zip(x, y))
+    points = " ".join(
+        f"{left + (a - x.min()) * sx:.1f},{bottom - (b - y.min()) * sy:.1f}" for a, b in zip(x, y, strict=True)
+    )
     return (
         f'<svg class="preview" role="img" aria-label="{title}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}"><title>{title}</title>'
