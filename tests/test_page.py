@@ -60,7 +60,7 @@ def test_session_html_holds_the_record(session_page):
     checksums = {i.name: i.value for i in record.inputs}
     for name in checksums:
         assert checksums[name] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
-    assert "200 <span class=\"units\">kV</span>" in html and html.count('<div class="page"') == 3
+    assert '200 <span class="units">kV</span>' in html and html.count('<div class="page"') == 3
 
 
 def test_view_command_and_a_file_that_is_not_nexus(session_page, tmp_path):
@@ -101,8 +101,8 @@ def test_page_in_headless_chromium_pages_the_gallery(session_page):
             assert page.locator(selector).count() > 0, selector
 
         def visible():
-            pages = page.locator("#gallery .page")
-            return [pages.nth(i).get_attribute("data-activity") for i in range(pages.count()) if pages.nth(i).is_visible()]
+            shown = [p for p in page.locator("#gallery .page").all() if p.is_visible()]
+            return [p.get_attribute("data-activity") for p in shown]
 
         assert visible() == ["1"] and page.inner_text("#page-number") == "Activity 1 of 3"
         assert page.locator("#previous").is_disabled()
