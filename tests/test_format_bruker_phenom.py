@@ -155,12 +155,16 @@ def test_elid_keeps_all_eleven_signals_of_every_kind(convert):
     with convert(em_file(ELID)).h5() as h5:
         events = [k for k in h5["entry1/measurement"] if k.startswith("event")]
         assert len(events) == 11
-        kinds = sorted(group.name.rsplit("/", 1)[-1] for group in nxdata_groups(h5))
+        full = [group for group in nxdata_groups(h5) if "_preview/" not in group.name]  # not the previews
+        kinds = sorted(group.name.rsplit("/", 1)[-1] for group in full)
         assert kinds == ["image_2d"] * 2 + ["spectrum_0d"] * 4 + ["spectrum_1d"] + ["spectrum_2d"] * 3 + ["stack_2d"]
         titles = [scalar(h5, f"entry1/measurement/event{i}/{g}/title")[0] for i, g in _data_groups(h5)]
         assert "Image 1, Line 4" in titles and "385test - spectrum, MSA 1" in titles
         thumbnail = h5["entry1/measurement/event8/image1/stack_2d"]
         assert thumbnail["real"].shape == (4, 24, 32)  # RGBA channels first
+        colour = h5["entry1/measurement/event8/image_preview/image_2d/real"]  # shown as RGB: channels last, no alpha
+        assert colour.shape == (24, 32, 3) and colour.dtype == thumbnail["real"].dtype
+        assert np.array_equal(colour[()], np.moveaxis(thumbnail["real"][:3], 0, -1))
         assert full_data(h5).name == "/entry1/measurement/event4/spectrum1/spectrum_2d"
 
 

@@ -89,12 +89,12 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
 
 
 def is_rgb(signal: Signal) -> bool:
-    """Colour pixels with their channels last (a colour preview), drawn as colours, not as a stack."""
+    """Colour pixels with their R, G, B channels last (a colour preview), drawn as colours, not as a stack."""
     last = signal.axes[-1] if signal.axes else None
     return (
         len(signal.axes) == 3
         and last.kind is AxisKind.INDEX
-        and last.size in (3, 4)
+        and last.size == 3
         and last.name.startswith(COLOUR_AXIS_PREFIX)
     )
 

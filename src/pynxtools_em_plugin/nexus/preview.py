@@ -68,8 +68,7 @@ def preview_of(signal: Signal) -> Signal | None:
         if rank == 1:
             what = "spectrum"
     elif is_colour_stack(signal):
-        data, axes = block_mean(np.moveaxis(_loaded(signal.data), 0, -1), [*signal.axes[1:], signal.axes[0]], MAX_IMAGE)
-        return _small(signal, _colour_pixels(data, signal.data.dtype), axes, "colour image")
+        return _colour_preview(signal)
     elif rank == 4:
         data, axes, what = _sum_trailing(signal.data, 2), signal.axes[:2], "virtual image (sum over the detector)"
     elif rank == 3:
@@ -84,11 +83,17 @@ def preview_of(signal: Signal) -> Signal | None:
     return _small(signal, data, axes, what)
 
 
-def _colour_pixels(means: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Block means of colour pixels back in the image's integer type, which viewers draw as colours."""
-    if not np.issubdtype(dtype, np.integer):
-        return means
-    return np.clip(np.rint(means), 0, np.iinfo(dtype).max).astype(dtype)
+def _colour_preview(signal: Signal) -> Signal:
+    """The colour image with its channels last and without alpha (viewers draw R, G, B pixels), its
+    block means back in the image's integer type."""
+    channel = signal.axes[0]
+    rgb = Axis(channel.name, channel.values[:3], channel.units, channel.kind)
+    pixels = np.moveaxis(_loaded(signal.data[:3]), 0, -1)
+    means, axes = block_mean(pixels, [*signal.axes[1:], rgb], MAX_IMAGE)
+    dtype = np.dtype(signal.data.dtype)
+    if np.issubdtype(dtype, np.integer):
+        means = np.clip(np.rint(means), 0, np.iinfo(dtype).max).astype(dtype)
+    return _small(signal, means, axes, "colour image")
 
 
 def _small(signal: Signal, data: np.ndarray, axes: list[Axis], what: str) -> Signal:
