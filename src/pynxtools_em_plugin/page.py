@@ -360,12 +360,14 @@ def _activity_item(activity: ActivityView) -> str:
     )
 
 
+def _details(summary: str, body: str) -> str:
+    """A collapsed block (vendor JSON, settings); nothing when there is nothing to show."""
+    return f"<details><summary>{summary}</summary>{body}</details>" if body else ""
+
+
 def _activity_page(activity: ActivityView) -> str:
-    shared = (
-        f'<h3>Settings shared by its events</h3><div class="shared">{_table(activity.shared)}</div>'
-        if activity.shared
-        else ""
-    )
+    shared = f'<h3>Settings shared by its events</h3><div class="shared">{_table(activity.shared)}</div>'
+    shared = shared if activity.shared else ""
     return (
         f'<div class="page" data-activity="{activity.number}"><h3>Activity {activity.number} {_labels(activity)}</h3>'
         f"<p>{escape(activity.description)}</p>{shared}"
@@ -374,21 +376,15 @@ def _activity_page(activity: ActivityView) -> str:
 
 
 def _figure(event: EventView) -> str:
-    vendor = (
-        f"<details><summary>Vendor metadata (JSON)</summary><pre>{escape(event.vendor_json)}</pre></details>"
-        if event.vendor_json
-        else ""
-    )
-    derived = (
-        f"<details><summary>Derived metadata (JSON)</summary><pre>{escape(event.derived_json)}</pre></details>"
-        if event.derived_json
-        else ""
+    vendor = _details("Vendor metadata (JSON)", f"<pre>{escape(event.vendor_json)}</pre>" if event.vendor_json else "")
+    derived = _details(
+        "Derived metadata (JSON)", f"<pre>{escape(event.derived_json)}</pre>" if event.derived_json else ""
     )
     return (
         f'<figure class="event" id="event{event.number}">{"".join(event.pictures)}'
         f"<figcaption><b>event{event.number}</b> {escape(event.title)} "
         f'<span class="label">{escape(event.label)}</span><br><code>{escape(event.file_name)}</code> '
-        f"{escape(event.start)}<details><summary>Settings</summary>{_table(event.settings)}</details>"
+        f"{escape(event.start)}{_details('Settings', _table(event.settings))}"
         f"{vendor}{derived}</figcaption></figure>"
     )
 
