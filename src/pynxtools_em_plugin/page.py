@@ -257,6 +257,7 @@ def line_svg(x: np.ndarray, y: np.ndarray, x_label: str, title: str, width: int 
     x, y = x[finite], y[finite]
     if x.size < 2:
         return f'<p class="preview">{title}: no finite values</p>'
+    y, scale = _compressed_range(y)
     left, bottom = 8, height - 34
     sx = (width - 2 * left) / (np.ptp(x) or 1.0)
     sy = (bottom - 8) / (np.ptp(y) or 1.0)
@@ -271,8 +272,18 @@ def line_svg(x: np.ndarray, y: np.ndarray, x_label: str, title: str, width: int 
         f'<text x="{left}" y="{bottom + 13}" font-size="10">{x.min():.4g}</text>'
         f'<text x="{width - left}" y="{bottom + 13}" font-size="10" text-anchor="end">{x.max():.4g}</text>'
         f'<text class="x-label" x="{width / 2}" y="{height - 4}" font-size="11" text-anchor="middle">'
-        f"{escape(x_label)}</text></svg>"
+        f'{escape(x_label)}</text><text x="{width - left}" y="16" font-size="10" text-anchor="end">{scale}</text></svg>'
     )
+
+
+def _compressed_range(y: np.ndarray) -> tuple[np.ndarray, str]:
+    """Counts spanning decades (an EDS zero-energy peak beside the lines) on a log(1 + y) scale, else as they are."""
+    low = np.min(y)
+    shifted = y - low
+    typical = np.median(shifted[shifted > 0]) if np.any(shifted > 0) else 0.0
+    if typical > 0 and np.max(shifted) / typical > 100:
+        return np.log1p(shifted), "log scale"
+    return y, ""
 
 
 # ---- HTML ------------------------------------------------------------------
@@ -317,7 +328,8 @@ SCRIPT = """
   items.forEach((li, i) => li.addEventListener('click', () => show(i)));
   document.getElementById('previous').addEventListener('click', () => show(current - 1));
   document.getElementById('next').addEventListener('click', () => show(current + 1));
-  show(0);
+  const linked = items.findIndex((li) => '#activity' + li.dataset.activity === window.location.hash);
+  show(linked >= 0 ? linked : 0);  // record.html#activity3 opens that activity's page
 })();
 """
 

@@ -79,8 +79,11 @@ def preview_of(signal: Signal) -> Signal | None:
         return None
     if not spectral:
         limit = MAX_POINTS if data.ndim == 1 else MAX_IMAGE
+        full_size = data.shape
         data, axes = block_mean(data, axes, limit)
-    return _small(signal, data, axes, what)
+        what = "full size" if what == "downsampled" and data.shape == full_size else what
+    quantity = f"amplitude of {signal.quantity or 'the complex values'}" if signal.is_complex else signal.quantity
+    return _small(signal, data, axes, what, quantity)
 
 
 def _colour_preview(signal: Signal) -> Signal:
@@ -96,7 +99,7 @@ def _colour_preview(signal: Signal) -> Signal:
     return _small(signal, means, axes, "colour image")
 
 
-def _small(signal: Signal, data: np.ndarray, axes: list[Axis], what: str) -> Signal:
+def _small(signal: Signal, data: np.ndarray, axes: list[Axis], what: str, quantity: str | None = None) -> Signal:
     return Signal(
         title=f"preview of {signal.title}: {what}",
         data=data,
@@ -104,7 +107,7 @@ def _small(signal: Signal, data: np.ndarray, axes: list[Axis], what: str) -> Sig
         source=signal.source,
         format_name=signal.format_name,
         signal_type=signal.signal_type,
-        quantity=signal.quantity,
+        quantity=signal.quantity if quantity is None else quantity,
         context=signal.context,
         simulated=signal.simulated,
     )

@@ -93,7 +93,9 @@ class TemplateBuilder:
     def _write_nxdata(self, event: Event) -> None:
         self._write_signal(event.group_path, event.signal, event.layout)
 
-    def _write_signal(self, group_path: str, signal: Signal, layout: NXdataLayout) -> None:
+    def _write_signal(self, group_path: str, signal: Signal, layout: NXdataLayout, preview: bool = False) -> None:
+        """The NXdata of a signal; a preview's values are labelled by their quantity alone (its title says
+        what it previews), which keeps a viewer's axis label short."""
         base = f"{group_path}/{layout.nxdata_name}"
         data = _transposed(signal.data, layout.order)
         if signal.is_complex:
@@ -105,7 +107,8 @@ class TemplateBuilder:
             placeholder = defer_if_large(path, data)
             self.set(path, _compressed(data) if placeholder is None else placeholder)
         for name in layout.signal_fields:
-            self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
+            long_name = (signal.quantity or "intensity") if preview else _signal_long_name(signal, name)
+            self.set(f"{base}/{name}/@long_name", long_name)
         self.set(f"{base}/@signal", layout.signal_fields[0])
         self.set(f"{base}/@axes", [name for name, _ in layout.axes])
         signal_hints, group_hints = layout.view.attributes()
@@ -181,7 +184,7 @@ class TemplateBuilder:
         concept = "imageID" if layout.kind == "image" else "spectrumID"
         name = f"{layout.kind}_preview"
         group = f"{event.path}/{concept}[{name}]"
-        self._write_signal(group, preview.signal, layout)
+        self._write_signal(group, preview.signal, layout, preview=True)
         self.set(f"{group}/@default", layout.nxdata_name)
         self.set(f"{event.path}/@default", name)
 
