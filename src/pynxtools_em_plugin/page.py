@@ -221,17 +221,14 @@ def picture(nxdata: Any) -> str:
     if values.ndim == 3 and values.shape[-1] == 3:
         pixels = np.asarray(values, dtype=np.uint8)
     else:
-        logarithmic = "log" in str(nxdata.attrs.get("SILX_style", ""))
-        pixels = grey_levels(np.asarray(values, dtype=float).reshape(values.shape[-2:]), logarithmic)
+        pixels = grey_levels(np.asarray(values, dtype=float).reshape(values.shape[-2:]))
     encoded = base64.b64encode(png(pixels)).decode()
     return f'<img class="preview" alt="{title}" title="{title}" src="data:image/png;base64,{encoded}">'
 
 
-def grey_levels(values: np.ndarray, logarithmic: bool = False) -> np.ndarray:
-    """8-bit grey levels between the 0.5th and 99.5th percentiles (log(1 + x) for diffraction)."""
+def grey_levels(values: np.ndarray) -> np.ndarray:
+    """8-bit grey levels between the 0.5th and 99.5th percentiles."""
     values = np.where(np.isfinite(values), values, np.nan)
-    if logarithmic:
-        values = np.log1p(np.clip(values - np.nanmin(values), 0, None))
     low, high = np.nanpercentile(values, [0.5, 99.5]) if np.isfinite(values).any() else (0.0, 1.0)
     span = high - low if high > low else 1.0
     return np.nan_to_num(np.clip((values - low) / span * 255, 0, 255)).astype(np.uint8)

@@ -5,16 +5,14 @@ NXem names the groups by dimensionality (``image_2d``, ``stack_2d``,
 ``axis_m`` and ``axis_energy``. A signal with an energy or wavelength axis is a
 spectrum (that axis goes last); anything else is an image.
 
-Each layout also carries the :class:`View` a viewer should open it with, in the
-attributes NeXus and H5Web (the viewer NOMAD embeds) define: ``@interpretation``
-(``image``: a heatmap, higher dimensions as sliders; ``spectrum``: lines;
-``rgb-image``: colour pixels, channels last) and a log intensity scale for
-diffraction (H5Web reads it from the ``SILX_style`` attribute).
+Each layout also says how a viewer should first draw it, as NeXus' ``@interpretation``
+of the signal, which H5Web (the viewer NOMAD embeds) follows: ``image`` (a heatmap,
+further dimensions as sliders), ``spectrum`` (lines) or ``rgb-image`` (colour
+pixels, channels last).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,20 +33,6 @@ _SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
 COLOUR_AXIS_PREFIX = "colour channel"
 
 
-@dataclass(frozen=True)
-class View:
-    """How a viewer should first draw an NXdata group."""
-
-    interpretation: str  # "image", "spectrum" or "rgb-image"
-    scale: str = ""  # "" (linear), "log" or "symlog": intensity scale of diffraction data
-
-    def attributes(self) -> tuple[dict[str, str], dict[str, str]]:
-        """The attributes that say it: of the signal field (``@interpretation``) and of the NXdata
-        group (``SILX_style``, how H5Web reads a scale)."""
-        group = {"SILX_style": json.dumps({"signal_scale_type": self.scale})} if self.scale else {}
-        return {"interpretation": self.interpretation}, group
-
-
 @dataclass
 class NXdataLayout:
     """Where and how one signal is written."""
@@ -58,7 +42,7 @@ class NXdataLayout:
     order: list[int]  # permutation from the signal's dimensions to the written ones
     axes: list[tuple[str, Axis]]  # (NXem field name, axis) in written order
     signal_fields: list[str]  # "real" (+ "imag") for images, "intensity" for spectra
-    view: View = View("image")
+    interpretation: str = "image"  # "image", "spectrum" or "rgb-image"
 
     @property
     def rank(self) -> int:
@@ -110,14 +94,9 @@ def is_colour_stack(signal: Signal) -> bool:
     )
 
 
-def _image_view(signal: Signal, rank: int) -> View:
-    """Lines for one-dimensional data (profiles, logs over time), else a heatmap; diffraction
-    (reciprocal axes, or the detector frames of 4D-STEM) on a log scale, symlog as counts may be 0."""
-    if rank == 1:
-        return View("spectrum")
-    kinds = signal.axis_kinds()
-    diffraction = AxisKind.RECIPROCAL in kinds[-2:] or rank == 4
-    return View("image", "symlog" if diffraction else "")
+def _image_interpretation(rank: int) -> str:
+    """Lines for one-dimensional data (profiles, logs over time), else a heatmap."""
+    return "spectrum" if rank == 1 else "image"
 
 
 def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
@@ -132,7 +111,7 @@ def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
     axes = [(name, signal.axes[i]) for name, i in zip(names, others, strict=True)]
     axes.append(("axis_energy", energy_axis(signal.axes[energy_dim])))
     order = [*others, energy_dim]
-    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", order, axes, ["intensity"], View("spectrum"))
+    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", order, axes, ["intensity"], "spectrum")
 
 
 def _image_layout(signal: Signal) -> NXdataLayout:
@@ -141,18 +120,18 @@ def _image_layout(signal: Signal) -> NXdataLayout:
         raise ConversionError(signal.source, f"signal '{signal.title}' has {rank} dimensions; NXem images have 1 to 4")
     fields = ["real", "imag"] if signal.is_complex else ["real"]
     order = list(range(rank))
-    view = _image_view(signal, rank)
+    interpretation = _image_interpretation(rank)
     if rank == 3 and signal.axes[0].kind is AxisKind.INDEX:
         axes = [("indices_image", signal.axes[0]), *list(zip(_SPATIAL_NAMES[2], signal.axes[1:], strict=True))]
-        return NXdataLayout("image", "stack_2d", order, axes, fields, view)
+        return NXdataLayout("image", "stack_2d", order, axes, fields, interpretation)
     axes = list(zip(_SPATIAL_NAMES[rank], signal.axes, strict=True))
-    return NXdataLayout("image", f"image_{rank}d", order, axes, fields, view)
+    return NXdataLayout("image", f"image_{rank}d", order, axes, fields, interpretation)
 
 
 def _rgb_layout(signal: Signal) -> NXdataLayout:
     """A colour image, channels last: ``image_2d`` with the two spatial axes and the channel index."""
     axes = [*zip(_SPATIAL_NAMES[2], signal.axes[:2], strict=True), ("indices_channel", signal.axes[2])]
-    return NXdataLayout("image", "image_2d", [0, 1, 2], axes, ["real"], View("rgb-image"))
+    return NXdataLayout("image", "image_2d", [0, 1, 2], axes, ["real"], "rgb-image")
 
 
 def energy_axis(axis: Axis) -> Axis:

@@ -4,6 +4,8 @@ Every event gets one (the first is its ``@default``, the full data stay next to 
 
 * an image: block means down to at most :data:`MAX_IMAGE` pixels a side;
 * a complex image (an FFT): its amplitude, reduced like an image;
+* a diffraction pattern (reciprocal axes): log10(1 + counts above the minimum), so
+  that the weak reflections show beside the central beam (the full data stay linear);
 * a colour image (channels first as read): the colour image with its channels last;
 * an image stack (time/frames first): the mean frame, reduced like an image;
 * a 4D data set (scan x detector): the virtual image summed over the detector;
@@ -83,7 +85,15 @@ def preview_of(signal: Signal) -> Signal | None:
         data, axes = block_mean(data, axes, limit)
         what = "full size" if what == "downsampled" and data.shape == full_size else what
     quantity = f"amplitude of {signal.quantity or 'the complex values'}" if signal.is_complex else signal.quantity
+    if _is_diffraction(axes):
+        data, quantity = np.log10(1 + data - data.min()), f"log10(1 + {quantity or 'intensity'} above its minimum)"
+        what = f"{what}, log scale"
     return _small(signal, data, axes, what, quantity)
+
+
+def _is_diffraction(axes: list[Axis]) -> bool:
+    """A pattern in reciprocal space: intensities over decades, best seen on a log scale."""
+    return len(axes) == 2 and all(axis.kind is AxisKind.RECIPROCAL for axis in axes)
 
 
 def _colour_preview(signal: Signal) -> Signal:

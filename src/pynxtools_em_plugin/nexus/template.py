@@ -111,9 +111,7 @@ class TemplateBuilder:
             self.set(f"{base}/{name}/@long_name", long_name)
         self.set(f"{base}/@signal", layout.signal_fields[0])
         self.set(f"{base}/@axes", [name for name, _ in layout.axes])
-        signal_hints, group_hints = layout.view.attributes()
-        note_view(f"{base}/{layout.signal_fields[0]}", signal_hints)
-        note_view(base, group_hints)
+        note_view(f"{base}/{layout.signal_fields[0]}", {"interpretation": layout.interpretation})
         self.set(f"{base}/title", signal.title)
         for index, (name, axis) in enumerate(layout.axes):
             self.set(f"{base}/@AXISNAME_indices[{name}_indices]", np.uint32(index))

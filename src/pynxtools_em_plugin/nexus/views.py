@@ -1,13 +1,17 @@
 """Viewer hints written after pynxtools has written the file: how H5Web first draws each NXdata.
 
-H5Web (the viewer NOMAD embeds) reads ``@interpretation`` on an NXdata's signal
-field (``image``, ``spectrum``, ``rgb-image``) and a ``SILX_style`` attribute on
-the group (``{"signal_scale_type": "log"}``). NXdata in pynxtools 0.16's NeXus
-definitions documents neither, so its validation would report every one of them
-as undocumented; they are therefore noted while the template is built and added
-to the written file (by :func:`pynxtools_em_plugin.conversion.convert`, which
-also streams large arrays and restores links). Through plain ``dataconverter``
-the hints are absent and H5Web falls back on its own choice by rank.
+H5Web (the viewer NOMAD embeds) reads NeXus' ``@interpretation`` on an NXdata's
+signal field (``image``, ``spectrum``, ``rgb-image``). NXdata in pynxtools 0.16's
+NeXus definitions does not document it, so template validation would report each
+one as undocumented to the user; the hints are therefore noted while the template
+is built and added to the written file (by :func:`pynxtools_em_plugin.conversion.convert`,
+which also streams large arrays and restores links). Validating the written file
+still notes them as undocumented attributes (a warning, not an error). Through
+plain ``dataconverter`` the hints are absent and H5Web chooses by rank.
+
+H5Web's ``SILX_style`` attribute (a log intensity scale) is not written: pynxtools
+reports the ``SILX_`` prefix as an error in NXem; diffraction previews carry
+log-compressed values instead (:mod:`.preview`).
 """
 
 from __future__ import annotations
