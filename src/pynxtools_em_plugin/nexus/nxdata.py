@@ -67,8 +67,7 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
         try:
             return _spectrum_layout(signal, spectral[-1]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
-            layout = _image_layout(signal)
-            return layout, [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
+            return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
     return _image_layout(signal), []
 
 
