@@ -179,6 +179,16 @@ def resolve_default(h5):
     return node
 
 
+def full_data(h5):
+    """The full-data NXdata of the event the ``@default`` chain leads to (the chain itself ends at
+    that event's small preview, with the full data one click away: ``image1`` or ``spectrum1``)."""
+    preview = resolve_default(h5)
+    event = preview.parent.parent
+    kind = preview.parent.name.rsplit("/", 1)[-1].removesuffix("_preview")
+    group = event[f"{kind}1"]
+    return group[group.attrs["default"]]
+
+
 def scalar(h5, path):
     """(value, units) of a dataset; strings decoded."""
     dataset = h5[path]

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import EM_DATA, assert_clean_nxem, em_file, resolve_default, scalar, shared_files
+from conftest import EM_DATA, assert_clean_nxem, em_file, full_data, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import (
     Acquisition,
@@ -79,7 +79,7 @@ def test_every_file_converts_validates_and_keeps_everything(relative, convert):
 def test_merlin_4d_scan_axes_detector_and_times(convert):
     result = convert(*inputs(MIB))
     with result.h5() as h5:
-        default = resolve_default(h5)
+        default = full_data(h5)
         assert default.name == f"/{EVENT}/image1/image_4d"
         assert default["real"].shape == (2, 4, 256, 256)  # 4 x 2 scan (x, y) of 256 x 256 frames
         assert list(default.attrs["axes"]) == ["axis_m", "axis_k", "axis_j", "axis_i"]
@@ -132,7 +132,7 @@ def test_merlin_header_alone_is_refused_and_grouped_with_its_mib():
 def test_de_movie_scan_calibration_restored_and_detector_axes_are_indices(convert):
     result = convert(*inputs(DE_MOVIE))
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name.endswith("image_4d") and cube["real"].shape == (4, 8, 4, 8)
         assert h5["entry1/sample/is_simulation"][()]  # Camera Model = DESim: DE-Server's simulated camera
         # _info.txt: Specimen Pixel Size Y = 0.2 nm, X = 0.1 nm (RosettaSciIO sets both to 1)
@@ -182,7 +182,7 @@ def test_truncated_mrc_is_one_conversion_error(tmp_path):
 def test_velox_mrc_fei2_extended_header_metadata(convert):
     result = convert(em_file(HAADF_MRC))
     with result.h5() as h5:
-        image = resolve_default(h5)
+        image = full_data(h5)
         assert image.name.endswith("image_2d") and image["real"].shape == (16, 16)
         x, units = axis(image, "axis_i")
         # header cell 908.661 Å / 16 = FEI2 'Pixel size X' 5.679131e-9 m
@@ -222,7 +222,7 @@ def test_fei_extended_header_keeps_only_fields_marked_valid():
 def test_blockfile_scan_steps_and_detector_indices(convert):
     result = convert(em_file(BLO))
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name.endswith("image_4d") and cube["real"].shape == (3, 2, 144, 144)
         y, units = axis(cube, "axis_m")
         assert units == "nm" and np.allclose(y, 12.8 * np.arange(3))  # header SY
@@ -247,7 +247,7 @@ def test_truncated_blockfile_is_one_conversion_error(tmp_path):
 def test_tvips_series_with_equal_time_stamps_is_a_frame_stack(convert):
     result = convert(em_file(TVIPS))
     with result.h5() as h5:
-        stack = resolve_default(h5)
+        stack = full_data(h5)
         assert stack.name.endswith("stack_2d") and stack["real"].shape == (6, 4, 5)
         assert list(stack["indices_image"][()]) == list(range(6))
         assert stack["axis_i"].attrs.get("units") is None  # integer 'pixelsize' is no reciprocal calibration
@@ -289,7 +289,7 @@ def test_tvips_increasing_frame_time_stamps_become_the_time_axis(tmp_path, conve
         read_signals(Acquisition(tvips, second, []))
     result = convert(first, second)
     with result.h5() as h5:
-        series = resolve_default(h5)
+        series = full_data(h5)
         assert series.name.endswith("image_3d") and series["real"].shape == (6, 4, 5)
         times, units = axis(series, "axis_k")
         assert units == "s"
@@ -303,7 +303,7 @@ def test_ncem_emd_image_values_and_uncalibrated_axes(convert):
         stored = h5["signals/__unnamed__/data"][()]
     result = convert(em_file(NCEM_IMAGE))
     with result.h5() as h5:
-        image = resolve_default(h5)
+        image = full_data(h5)
         assert image["title"][()] == b"example_image"
         # Berkeley EMD stores dim1 first: the array read in x-fastest order is the transpose
         np.testing.assert_array_equal(image["real"][()], stored.T)
@@ -316,7 +316,7 @@ def test_prismatic_axes_are_corrected_against_the_simulation_parameters(convert)
         bins, positions = group["dim3"][()], group["dim1"][()]  # labelled [mrad] and [n_m]
     result = convert(em_file(PRISMATIC))
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name.endswith("image_3d") and cube["real"].shape == (37, 22, 22)
         angles, angle_units = axis(cube, "axis_k")
         assert angle_units == "mrad"

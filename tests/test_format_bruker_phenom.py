@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, nxdata_groups, resolve_default, scalar, shared_files
+from conftest import assert_clean_nxem, em_file, full_data, nxdata_groups, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import bruker, detect, phenom, read_head
 
@@ -69,7 +69,7 @@ def test_bcf_sem_map_and_image_metadata_with_units(convert):
 
 def test_bcf_spectrum_image_is_default_with_calibrated_axes(convert):
     with convert(em_file(SEM_BCF)).h5() as h5:
-        default = resolve_default(h5)
+        default = full_data(h5)
         assert default.name == f"/{EV2}/spectrum1/spectrum_2d"
         assert default["intensity"].shape == (30, 30, 2048)
         energy = default["axis_energy"]
@@ -155,13 +155,17 @@ def test_elid_keeps_all_eleven_signals_of_every_kind(convert):
     with convert(em_file(ELID)).h5() as h5:
         events = [k for k in h5["entry1/measurement"] if k.startswith("event")]
         assert len(events) == 11
-        kinds = sorted(group.name.rsplit("/", 1)[-1] for group in nxdata_groups(h5))
+        full = [group for group in nxdata_groups(h5) if "_preview/" not in group.name]  # not the previews
+        kinds = sorted(group.name.rsplit("/", 1)[-1] for group in full)
         assert kinds == ["image_2d"] * 2 + ["spectrum_0d"] * 4 + ["spectrum_1d"] + ["spectrum_2d"] * 3 + ["stack_2d"]
         titles = [scalar(h5, f"entry1/measurement/event{i}/{g}/title")[0] for i, g in _data_groups(h5)]
         assert "Image 1, Line 4" in titles and "385test - spectrum, MSA 1" in titles
         thumbnail = h5["entry1/measurement/event8/image1/stack_2d"]
         assert thumbnail["real"].shape == (4, 24, 32)  # RGBA channels first
-        assert resolve_default(h5).name == "/entry1/measurement/event4/spectrum1/spectrum_2d"
+        colour = h5["entry1/measurement/event8/image_preview/image_2d/real"]  # shown as RGB: channels last, no alpha
+        assert colour.shape == (24, 32, 3) and colour.dtype == thumbnail["real"].dtype
+        assert np.array_equal(colour[()], np.moveaxis(thumbnail["real"][:3], 0, -1))
+        assert full_data(h5).name == "/entry1/measurement/event4/spectrum1/spectrum_2d"
 
 
 def _data_groups(h5) -> list[tuple[int, str]]:

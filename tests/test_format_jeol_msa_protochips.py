@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import EM_DATA, assert_clean_nxem, convert_files, em_file, resolve_default, scalar, shared_files
+from conftest import EM_DATA, assert_clean_nxem, convert_files, em_file, full_data, scalar, shared_files
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import detect, jeol, msa, protochips
 from pynxtools_em_plugin.reader import group_inputs
@@ -110,7 +110,7 @@ def test_jeol_project_reads_all_seven_signals_with_element_maps(converted):
         assert "asw" in raw_metadata(evs[0]) and derived_metadata(evs[0])["asw_viewinfo"]["Memo"] == "View000"
         context = evs[2]["image1/process/input/context"][()].decode()
         assert context.startswith("View000_0000002.map")
-        assert resolve_default(h5).name.endswith("event7/spectrum1/spectrum_2d")
+        assert full_data(h5).name.endswith("event7/spectrum1/spectrum_2d")
 
 
 def test_jeol_image_calibration_and_microscope_settings(converted):

@@ -343,11 +343,13 @@ def test_colour_png_with_equal_green_and_blue_stays_colour(tmp_path, convert):
     result = convert(fx.write_png(tmp_path, colour=True))
     assert_clean_nxem(result)
     with result.h5() as h5:
-        (group,) = [g for g in nxdata_groups(h5)]
+        (group,) = [g for g in nxdata_groups(h5) if "_preview/" not in g.name]  # the data, not the preview
         data = group[group.attrs["signal"]][()]
         assert data.shape == (3, *fx.SHAPE)
         np.testing.assert_array_equal(data[0], 255 - fx.image_data())  # red channel
         np.testing.assert_array_equal(data[2], fx.image_data())
+        preview = h5["entry1/measurement/event1/image_preview/image_2d/real"]  # the same pixels, channels last
+        np.testing.assert_array_equal(preview[()], np.moveaxis(data, 0, -1))
 
 
 def test_truncated_tiff_is_one_conversion_error(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, assert_clean_nxem, em_file, nxdata_groups, resolve_default, scalar, shared_files
+from conftest import EXAMPLES, assert_clean_nxem, em_file, full_data, nxdata_groups, scalar, shared_files
 
 DM_FILES = shared_files("gatan/**/*.dm[34]")
 VELOX_FILES = shared_files("velox/*.emd")
@@ -114,7 +114,7 @@ def test_gatan_complex_fft_and_image_stack(convert):
 
 def test_velox_spectrum_image_is_default_with_detector_angles(convert):
     with convert(em_file("velox/Test SI 16x16 215 kx.emd")).h5() as h5:
-        default = resolve_default(h5)
+        default = full_data(h5)
         assert default.name.endswith("spectrum_2d")
         assert default["intensity"].shape == (16, 16, 4096)
         assert default["axis_energy"].attrs["units"] == "eV"
@@ -215,7 +215,7 @@ def test_tia_line_profile_has_spectra_and_diffraction_series(convert):
 
 def test_tia_spectrum_image(convert):
     with convert(*inputs_for("tia/16x16-spectrum_image-5x5x1024.emi")).h5() as h5:
-        si = resolve_default(h5)
+        si = full_data(h5)
         assert si.name.endswith("spectrum_2d")
         assert si["intensity"].shape == (5, 5, 1024)
         assert si["axis_energy"].attrs["units"] == "eV"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import EM_DATA, EXAMPLES, REPO, convert_files, em_file, resolve_default, run_dataconverter
+from conftest import EM_DATA, EXAMPLES, REPO, convert_files, em_file, full_data, run_dataconverter
 from fixtures_tiff import write_png
 from pynxtools_em_plugin.cli import main
 from pynxtools_em_plugin.errors import ConversionError, MappingTableError
@@ -130,7 +130,7 @@ def test_control_characters_invalid_utf8_and_nul_in_a_vendor_title(tmp_path, con
     result = convert(path)
     assert result.other_validation_problems() == []
     with result.h5() as h5:
-        nxdata = resolve_default(h5)
+        nxdata = full_data(h5)
         title = nxdata["title"][()].decode()
         raw = json.loads(h5["entry1/measurement/event1/vendor_metadata/original_metadata"][()])
     # RosettaSciIO reads EMSA text as Latin-1; HDF5 cannot hold the NUL, the JSON keeps it
@@ -208,7 +208,7 @@ def test_an_unreadable_calibration_gives_one_warning_and_an_index_axis(tmp_path,
     expected = "keyword XPERCHAN = '3.t' is not a number; the axis is stored as channel index"
     assert about[0].endswith(f"{path.name}: {expected}")
     with result.h5() as h5:
-        nxdata = resolve_default(h5)
+        nxdata = full_data(h5)
         axis = nxdata[nxdata.attrs["axes"][0]]
         assert axis.attrs["long_name"] == "channel" and "units" not in axis.attrs
         assert list(axis[()]) == list(range(21))

@@ -189,12 +189,16 @@ def test_dataconverter_marks_the_shared_copies_as_links(tmp_path, convert, monke
             assert copy.attrs["target"] == shared and copy[()] == 200.0
 
 
-def test_a_single_file_is_labelled_but_no_session(convert):
+def test_a_single_file_is_labelled_and_previewed_but_no_session(convert):
     result = convert(em_file("gatan/2D/test_STEM_image.dm3"))
     assert_clean_nxem(result)
     with result.h5() as h5:
-        assert h5["entry1/measurement/event1/type"][()] == b"STEM imaging"
-        assert "activity1" not in h5["entry1"] and "image_preview" not in h5["entry1/measurement/event1"]
+        event = h5["entry1/measurement/event1"]
+        assert event["type"][()] == b"STEM imaging"
+        assert "activity1" not in h5["entry1"]
+        # a single file gets its preview as default plot too; the full data stay beside it
+        assert event.attrs["default"] == "image_preview"
+        assert event["image_preview/image_2d/real"].shape == event["image1/image_2d/real"].shape == (68, 68)
 
 
 def test_nomad_summary_reads_the_stored_label(convert):

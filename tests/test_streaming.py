@@ -65,7 +65,9 @@ def test_lazy_data_streamed_equal_to_the_source(relative, nxdata, reader, tmp_pa
         for block in chunking.blocks(eager.shape, eager.dtype.itemsize):
             np.testing.assert_array_equal(written[block], eager[block])
     _, messages = validate_file(output)
-    assert not [m for m in messages if "real" in m or "intensity" in m]
+    # the viewer hint H5Web reads (nexus/views.py) is the one attribute NXdata 0.16 does not document
+    hints = [m for m in messages if "/@interpretation has no documentation" in m]
+    assert not [m for m in messages if ("real" in m or "intensity" in m) and m not in hints]
 
 
 def test_velox_spectrum_image_decoded_by_block_equals_rsciio(tmp_path, monkeypatch):

@@ -102,8 +102,13 @@ def convert_many(
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
 @provenance_options
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the record as one offline HTML page (gallery, settings, vendor metadata).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print the warnings too.")
-def session_record(folder, output, gap, overwrite, config_file, anonymize, absolute_paths, verbose) -> None:
+def session_record(folder, output, gap, overwrite, config_file, anonymize, absolute_paths, html, verbose) -> None:
     """Convert every EM file below FOLDER into one NXem session record.
 
     Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
@@ -134,6 +139,27 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
     )
     if outcome.status == "failed":
         raise SystemExit(1)
+    if html is not None:
+        _write_page(output, html)
+
+
+@main.command("view")
+@click.argument("nexus_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--html", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML page to write.")
+def view(nexus_file, html) -> None:
+    """Write one offline HTML page of an NXem file: summary, activities, preview gallery, settings, inputs."""
+    _write_page(nexus_file, html)
+
+
+def _write_page(nexus_file: Path, html: Path) -> None:
+    from .page import write_page
+
+    try:
+        write_page(nexus_file, html)
+    except (OSError, KeyError) as exc:  # not HDF5, or not an NXem file of this converter
+        detail = f"no {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
+        raise click.ClickException(f"{nexus_file}: not a readable NXem record ({detail})") from None
+    click.echo(f"page    {html}")
 
 
 def _session_gap(given: float | None) -> float:

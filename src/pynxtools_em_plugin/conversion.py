@@ -10,8 +10,9 @@ what a facility needs around it:
   by the next conversion to the same target;
 * an existing output is kept unless ``overwrite``;
 * large lazily read arrays are streamed into the file block by block
-  (:mod:`.nexus.streaming`), and pynxtools' copies of linked values become HDF5
-  links again (:mod:`.nexus.links`);
+  (:mod:`.nexus.streaming`), pynxtools' copies of linked values become HDF5
+  links again (:mod:`.nexus.links`), and the viewer hints NeXus does not document
+  are added (:mod:`.nexus.views`);
 * the warnings of the conversion (the reader's and pynxtools' validation's) are
   collected into the :class:`Outcome` instead of printed, without touching the
   handlers of any logger (:func:`.compat.pynxtools.captured_warnings`);
@@ -31,6 +32,7 @@ from .compat.pynxtools import TemplateNotValid, captured_warnings, filled_templa
 from .errors import ConversionError
 from .nexus.links import restore_links
 from .nexus.streaming import deferred_arrays, fill_deferred
+from .nexus.views import collected_view_hints, write_view_hints
 
 #: The pynxtools reader of this package and the application definition it writes.
 READER, DEFINITION = "em_plugin", "NXem"
@@ -118,7 +120,7 @@ def _write(inputs: tuple[Path, ...], path: Path, file_name: str, settings: Conve
     """Read and validate (large lazy arrays deferred), write, stream the deferred arrays, restore links."""
     nxdl_root, nxdl_path = nxdl_definition(DEFINITION)
     try:
-        with deferred_arrays() as deferred:
+        with deferred_arrays() as deferred, collected_view_hints() as hints:
             template = filled_template(
                 inputs, READER, DEFINITION, nxdl_root, fail_if_invalid=settings.strict, **settings.reader_options()
             )
@@ -127,6 +129,7 @@ def _write(inputs: tuple[Path, ...], path: Path, file_name: str, settings: Conve
     write_template(template, nxdl_path, path, file_name)
     fill_deferred(path, deferred)
     restore_links(path)
+    write_view_hints(path, hints)
 
 
 def _remove_abandoned_parts(output: Path) -> None:

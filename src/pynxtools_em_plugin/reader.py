@@ -40,7 +40,7 @@ from .model import Signal
 from .nexus.ebsd import ebsd_maps
 from .nexus.nxdata import layout_for
 from .nexus.paths import ENTRY
-from .nexus.preview import preview_of
+from .nexus.preview import previews_of
 from .nexus.record import Event, Preview
 from .nexus.template import TemplateBuilder
 from .provenance import (
@@ -92,7 +92,8 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     ``options``: ``anonymize`` and ``absolute_paths`` (see :class:`ConversionOptions`), ``session_gap``.
     Several vendor files (not counting companions) make a session record
     (:mod:`.session`): events in time order, activities split at pauses longer
-    than ``session_gap`` seconds, shared settings stored once, a preview per event.
+    than ``session_gap`` seconds, shared settings stored once. Every event gets small previews, the first
+    its default plot (:mod:`.nexus.preview`).
     """
     started = datetime.now(UTC)
     session_gap = options.pop("session_gap", None)
@@ -114,8 +115,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     if config_file:
         inputs.append(record_input(Path(config_file), f"user mapping table (-c) {user_tables[0].name}"))
     session = build_session(events, context.assumed_timezone, _gap(session_gap)) if len(groups) > 1 else None
-    if session is not None:
-        events = [_with_preview(event) for event in session.events]
+    events = [_with_previews(event) for event in (session.events if session is not None else events)]
     for event in events:
         builder.add_event(event)
     builder.add_shared(events)
@@ -210,13 +210,14 @@ def _event(
     return replace(event, label=result.label, rule=f"{result.rule.identifier}: {result.rule.description}")
 
 
-def _with_preview(event: Event) -> Event:
-    """The event with a small preview of its data (session records), the preview's own layout decided here."""
-    preview = preview_of(event.signal)
-    if preview is None:
-        return event
-    layout, warnings = layout_for(preview)
-    return replace(event, preview=Preview(preview, layout), warnings=(*event.warnings, *warnings))
+def _with_previews(event: Event) -> Event:
+    """The event with small previews of its data (its default plot), their own layouts decided here."""
+    previews, warnings = [], list(event.warnings)
+    for preview in previews_of(event.signal):
+        layout, layout_warnings = layout_for(preview)
+        previews.append(Preview(preview, layout))
+        warnings += layout_warnings
+    return replace(event, previews=tuple(previews), warnings=tuple(warnings))
 
 
 def _once_per_file(path: Path, warning: str, titles: list[str]) -> str:

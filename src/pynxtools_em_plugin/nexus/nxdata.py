@@ -7,6 +7,11 @@ spectrum (that axis goes last); anything else is an image. A time x wavelength
 signal (a streak-camera image) is an image too: it is read as one, and the axes of an
 NXspectrum are lengths, not times. So is a signal with more than one spectral axis (e.g.
 a Ripple image whose header gives both axes in eV): no axis of it is a position.
+
+Each layout also says how a viewer should first draw it, as NeXus' ``@interpretation``
+of the signal, which H5Web (the viewer NOMAD embeds) follows: ``image`` (a heatmap,
+further dimensions as sliders), ``spectrum`` (lines) or ``rgb-image`` (colour
+pixels, channels last).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ _SPATIAL_NAMES = {
     4: ["axis_m", "axis_k", "axis_j", "axis_i"],
 }
 _SPECTRAL = (AxisKind.ENERGY, AxisKind.WAVELENGTH)
+#: Name prefix of the axis that holds the colour channels of an RGB(A) image (formats/_rsciio.py).
+COLOUR_AXIS_PREFIX = "colour channel"
 
 
 @dataclass
@@ -38,6 +45,7 @@ class NXdataLayout:
     order: list[int]  # permutation from the signal's dimensions to the written ones
     axes: list[tuple[str, Axis]]  # (NXem field name, axis) in written order
     signal_fields: list[str]  # "real" (+ "imag") for images, "intensity" for spectra
+    interpretation: str = "image"  # "image", "spectrum" or "rgb-image"
 
     @property
     def rank(self) -> int:
@@ -57,12 +65,41 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
     kinds = signal.axis_kinds()
     spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
     streak = AxisKind.TIME in kinds and AxisKind.WAVELENGTH in kinds
+    if is_rgb(signal):
+        return _rgb_layout(signal), []
     if len(spectral) == 1 and not streak:
         try:
             return _spectrum_layout(signal, spectral[0]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
             return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
     return _image_layout(signal), []
+
+
+def is_rgb(signal: Signal) -> bool:
+    """Colour pixels with their R, G, B channels last (a colour preview), drawn as colours, not as a stack."""
+    last = signal.axes[-1] if signal.axes else None
+    return (
+        len(signal.axes) == 3
+        and last.kind is AxisKind.INDEX
+        and last.size == 3
+        and last.name.startswith(COLOUR_AXIS_PREFIX)
+    )
+
+
+def is_colour_stack(signal: Signal) -> bool:
+    """An RGB(A) image as read: the colour channels as its leading index axis."""
+    first = signal.axes[0] if signal.axes else None
+    return (
+        len(signal.axes) == 3
+        and first.kind is AxisKind.INDEX
+        and first.size in (3, 4)
+        and first.name.startswith(COLOUR_AXIS_PREFIX)
+    )
+
+
+def _image_interpretation(rank: int) -> str:
+    """Lines for one-dimensional data (profiles, logs over time), else a heatmap."""
+    return "spectrum" if rank == 1 else "image"
 
 
 def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
@@ -76,7 +113,8 @@ def _spectrum_layout(signal: Signal, energy_dim: int) -> NXdataLayout:
     names = _SPATIAL_NAMES.get(len(others), [])
     axes = [(name, signal.axes[i]) for name, i in zip(names, others, strict=True)]
     axes.append(("axis_energy", energy_axis(signal.axes[energy_dim])))
-    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", [*others, energy_dim], axes, ["intensity"])
+    order = [*others, energy_dim]
+    return NXdataLayout("spectrum", f"spectrum_{len(others)}d", order, axes, ["intensity"], "spectrum")
 
 
 def _image_layout(signal: Signal) -> NXdataLayout:
@@ -85,11 +123,18 @@ def _image_layout(signal: Signal) -> NXdataLayout:
         raise ConversionError(signal.source, f"signal '{signal.title}' has {rank} dimensions; NXem images have 1 to 4")
     fields = ["real", "imag"] if signal.is_complex else ["real"]
     order = list(range(rank))
+    interpretation = _image_interpretation(rank)
     if rank == 3 and signal.axes[0].kind is AxisKind.INDEX:
         axes = [("indices_image", signal.axes[0]), *list(zip(_SPATIAL_NAMES[2], signal.axes[1:], strict=True))]
-        return NXdataLayout("image", "stack_2d", order, axes, fields)
+        return NXdataLayout("image", "stack_2d", order, axes, fields, interpretation)
     axes = list(zip(_SPATIAL_NAMES[rank], signal.axes, strict=True))
-    return NXdataLayout("image", f"image_{rank}d", order, axes, fields)
+    return NXdataLayout("image", f"image_{rank}d", order, axes, fields, interpretation)
+
+
+def _rgb_layout(signal: Signal) -> NXdataLayout:
+    """A colour image, channels last: ``image_2d`` with the two spatial axes and the channel index."""
+    axes = [*zip(_SPATIAL_NAMES[2], signal.axes[:2], strict=True), ("indices_channel", signal.axes[2])]
+    return NXdataLayout("image", "image_2d", [0, 1, 2], axes, ["real"], "rgb-image")
 
 
 def energy_axis(axis: Axis) -> Axis:

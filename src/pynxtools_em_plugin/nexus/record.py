@@ -45,7 +45,7 @@ class Event:
     input_file_name: str = ""  # as recorded: the base name unless absolute paths were asked for
     assumed_timezone: str | None = None  # set when a vendor time had no zone
     warnings: tuple[str, ...] = ()
-    preview: Preview | None = None
+    previews: tuple[Preview, ...] = ()  # the first is the event's default plot
     links: dict[str, str] = field(default_factory=dict)  # event-relative path -> HDF5 path of a shared value
     ebsd: EbsdMaps | None = None  # IPF and phase maps of an EBSD orientation map (nexus/ebsd.py)
 

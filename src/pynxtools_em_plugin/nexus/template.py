@@ -9,7 +9,7 @@ Layout written (pynxtools template notation)::
         spectrumID[spectrum1]/spectrum_0d ... _3d     the data, as NXdata
         COLLECTION[vendor_metadata]/original_metadata the full vendor tree, JSON
         type                                          technique label (classify.py)
-        imageID[image_preview] | spectrumID[spectrum_preview]   session records only
+        imageID[image_preview] | spectrumID[spectrum_preview]   small previews, the event's default
     /ENTRY[entry1]/PROCESS[activityK]/                session records: notes, shared settings
 
 and a ``@default`` chain from the file root to the most informative signal.
@@ -41,8 +41,9 @@ from .paths import (
     shared_settings_path,
 )
 from .rawjson import to_json
-from .record import Activity, Event, same_value
+from .record import Activity, Event, Preview, same_value
 from .streaming import defer_if_large, is_lazy
+from .views import note_view
 
 #: What ``eventN/derived_metadata/values`` is, stored with it.
 DERIVED_DESCRIPTION = (
@@ -80,8 +81,8 @@ class TemplateBuilder:
         self._write_classification(event)
         if event.ebsd is not None:
             self._write_ebsd(event)
-        if event.preview is not None:
-            self._write_preview(event)
+        for preview in reversed(event.previews):  # the first written last: it is the event's default
+            self._write_preview(event, preview)
 
     def _write_event_metadata(self, event: Event) -> None:
         for item in event.mapped:
@@ -96,7 +97,9 @@ class TemplateBuilder:
     def _write_nxdata(self, event: Event) -> None:
         self._write_signal(event.group_path, event.signal, event.layout)
 
-    def _write_signal(self, group_path: str, signal: Signal, layout: NXdataLayout) -> None:
+    def _write_signal(self, group_path: str, signal: Signal, layout: NXdataLayout, preview: bool = False) -> None:
+        """The NXdata of a signal; a preview's values are labelled by their quantity alone (its title says
+        what it previews), which keeps a viewer's axis label short."""
         base = f"{group_path}/{layout.nxdata_name}"
         data = _transposed(signal.data, layout.order)
         if signal.is_complex:
@@ -108,15 +111,17 @@ class TemplateBuilder:
             placeholder = defer_if_large(path, data)
             self.set(path, _compressed(data) if placeholder is None else placeholder)
         for name in layout.signal_fields:
-            self.set(f"{base}/{name}/@long_name", _signal_long_name(signal, name))
+            long_name = (signal.quantity or "intensity") if preview else _signal_long_name(signal, name)
+            self.set(f"{base}/{name}/@long_name", long_name)
         self.set(f"{base}/@signal", layout.signal_fields[0])
         self.set(f"{base}/@axes", [name for name, _ in layout.axes])
+        note_view(f"{base}/{layout.signal_fields[0]}", {"interpretation": layout.interpretation})
         self.set(f"{base}/title", signal.title)
         for index, (name, axis) in enumerate(layout.axes):
             self.set(f"{base}/@AXISNAME_indices[{name}_indices]", np.uint32(index))
-            if name == "indices_image":
+            if name.startswith("indices_"):  # a plain index: frames of a stack, colour channels
                 self.set(f"{base}/{name}", np.arange(axis.size, dtype=np.int64))
-                self.set(f"{base}/{name}/@long_name", "image index")
+                self.set(f"{base}/{name}/@long_name", "image index" if name == "indices_image" else axis.name)
                 continue
             units = axis.units or None
             self.set(f"{base}/{name}", axis.values, units)
@@ -188,13 +193,13 @@ class TemplateBuilder:
         self.set(f"{note}/type", event.label)
         self.set(f"{note}/description", f"technique rule {event.rule}")
 
-    def _write_preview(self, event: Event) -> None:
-        """A small NXimage/NXspectrum ``<kind>_preview`` in the event, its default plot."""
-        layout = event.preview.layout
+    def _write_preview(self, event: Event, preview: Preview) -> None:
+        """A small NXimage/NXspectrum ``<kind>_preview`` in the event, made its default plot."""
+        layout = preview.layout
         concept = "imageID" if layout.kind == "image" else "spectrumID"
         name = f"{layout.kind}_preview"
         group = f"{event.path}/{concept}[{name}]"
-        self._write_signal(group, event.preview.signal, layout)
+        self._write_signal(group, preview.signal, layout, preview=True)
         self.set(f"{group}/@default", layout.nxdata_name)
         self.set(f"{event.path}/@default", name)
 

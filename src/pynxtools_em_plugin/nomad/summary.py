@@ -52,7 +52,7 @@ from ..model import AxisKind
 from ..units import classify_units, parse_unit, ureg
 
 ELECTRON_MICROSCOPY = "Electron microscopy"
-#: Image/spectrum groups ``*_preview`` hold a small copy of an event's data (session records): no signal of their own.
+#: Image/spectrum groups ``*_preview`` hold a small copy of an event's data (every conversion): no signal of their own.
 PREVIEW_SUFFIX = "_preview"
 SIGNAL_KINDS = ("image", "spectrum", "spectrum image", "diffraction", "4D", "time series", "line profile")
 
