@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, resolve_default, scalar
+from conftest import assert_clean_nxem, em_file, full_data, scalar
 from pynxtools_em_plugin.errors import ConversionError, UnrecognisedFile
 from pynxtools_em_plugin.formats import (
     Acquisition,
@@ -93,7 +93,7 @@ def test_oxford_ebsp_converts_validates_and_equals_kikuchipy(convert):
     assert_clean_nxem(result, also_lacking=NO_DWELL)
     (expected,) = file_reader(str(path))
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name == f"/{EVENT}/image1/image_4d"
         np.testing.assert_array_equal(cube["real"][()], expected["data"])
         assert cube["axis_k"].attrs["units"] == "µm" and np.allclose(cube["axis_k"][()], [0, 1.5, 3.0])
@@ -152,7 +152,7 @@ def test_edax_up2_converts_validates_and_equals_kikuchipy(convert):
     with pytest.warns(UserWarning, match="hexagonal"):
         (expected,) = file_reader(str(path))
     with result.h5() as h5:
-        stack = resolve_default(h5)
+        stack = full_data(h5)
         assert stack.name == f"/{EVENT}/image1/stack_2d"
         np.testing.assert_array_equal(stack["real"][()], expected["data"])
         assert scalar(h5, f"{EVENT}/instrument/ebeam_column/scan_controller/scan_schema")[0] == "hexagonal grid"
@@ -292,7 +292,7 @@ def test_nordif_converts_with_settings_mapped(nordif_scan, convert):
     result = convert(dat, settings)
     assert_clean_nxem(result, also_lacking=NO_DWELL + NO_STAGE_POSITION)
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         np.testing.assert_array_equal(cube["real"][()], patterns)
         assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (20.0, "kV")
         assert scalar(h5, f"{EVENT}/instrument/optics/working_distance") == (pytest.approx(24.7), "mm")
@@ -402,7 +402,7 @@ def test_kikuchipy_h5ebsd_scan_with_detector_and_sem(tmp_path, convert):
         assert centre == pytest.approx([0.42, 0.21, 0.55])
         convention = "entry1/roi1/ebsd/pattern_center"
         assert [scalar(h5, f"{convention}/{axis}_boundary_convention")[0] for axis in "xy"] == ["left", "top"]
-        np.testing.assert_array_equal(resolve_default(h5)["real"][()], patterns)
+        np.testing.assert_array_equal(full_data(h5)["real"][()], patterns)
 
 
 def write_emsoft_ebsd(path: Path, patterns: np.ndarray) -> Path:
@@ -442,7 +442,7 @@ def test_emsoft_simulated_patterns_are_a_simulated_list(tmp_path, convert):
         detector = f"{EVENT}/instrument/detector"
         assert scalar(h5, f"{detector}/distance") == (pytest.approx(2123.3), "µm")
         assert scalar(h5, f"{EVENT}/instrument/ebeam_column/electron_source/voltage") == (20.0, "kV")
-        np.testing.assert_allclose(resolve_default(h5)["real"][()], patterns)
+        np.testing.assert_allclose(full_data(h5)["real"][()], patterns)
 
 
 def test_hdf5_pattern_files_damaged_are_refused(tmp_path):
