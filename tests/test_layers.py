@@ -6,7 +6,7 @@
     mapping   mapping/           tables -> mapped values
     nexus     nexus/             what is recorded and how it is written
     domain    classify, provenance, eln, session
-    service   reader, conversion, batch, cli, progress
+    service   reader, conversion, batch, cli, progress, incremental, cluster, watch
     nomad     nomad/             the only place that imports nomad-lab
 
 A module may import its own layer and the layers its row allows; the whole graph has no cycle.
@@ -29,7 +29,7 @@ LAYER_OF = {
     "mapping": "mapping",
     "nexus": "nexus",
     **dict.fromkeys(("classify", "provenance", "eln", "session"), "domain"),
-    **dict.fromkeys(("reader", "conversion", "batch", "cli", "progress"), "service"),
+    **dict.fromkeys(("reader", "conversion", "batch", "cli", "progress", "incremental", "cluster", "watch"), "service"),
     "nomad": "nomad",
 }
 ALLOWED = {
