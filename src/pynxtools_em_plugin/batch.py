@@ -156,7 +156,12 @@ def run(
     if scheduler:
         from .cluster import run_on_cluster
 
-        tasks = [(_all_inputs(job, extra_inputs), job.output, job.settings(settings)) for job in _largest_first(jobs)]
+        if settings.config_file:  # paths made absolute: a worker's working folder is its own
+            settings = replace(settings, config_file=str(Path(settings.config_file).absolute()))
+        tasks = [
+            (tuple(p.absolute() for p in _all_inputs(job, extra_inputs)), job.output.absolute(), job.settings(settings))
+            for job in _largest_first(jobs)
+        ]
         yield from run_on_cluster(scheduler, tasks)
         return
     with shared_nxdl_trees():

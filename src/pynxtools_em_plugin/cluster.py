@@ -80,7 +80,7 @@ def run_on_cluster(address: str, tasks: Sequence[tuple[Sequence[Path], Path, Con
             )
             for n, (inputs, output, settings) in enumerate(tasks)
         }
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield _outcome(future, *futures[future])
     finally:
         client.close()
