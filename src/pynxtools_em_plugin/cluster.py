@@ -35,7 +35,7 @@ _worker_ready = False
 
 
 class SchedulerUnreachable(Exception):
-    """The scheduler address given cannot be reached."""
+    """The scheduler address given cannot be reached (or Dask distributed is not installed)."""
 
 
 def convert_on_worker(inputs: Sequence[Path], output: Path, settings: ConversionSettings) -> Outcome:
@@ -65,8 +65,10 @@ def _this_worker() -> str:
 
 def run_on_cluster(address: str, tasks: Sequence[tuple[Sequence[Path], Path, ConversionSettings]]) -> Iterator[Outcome]:
     """Outcomes of ``tasks`` (inputs, output, settings) as the cluster completes them."""
-    from distributed import Client, as_completed
-
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise SchedulerUnreachable("--scheduler needs Dask distributed: pip install 'pynxtools-em-plugin[dask]'") from exc
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:

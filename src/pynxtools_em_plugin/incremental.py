@@ -15,7 +15,7 @@ have changed (modified after the output was written): an untouched archive costs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,12 +114,16 @@ def changes(
 ) -> list[str]:
     """Why the output ``record`` describes must be made again from ``inputs`` (vendor files of the
     formats named, then ELN YAML files): empty when it is up to date. The user mapping table (-c)
-    is an input too."""
+    is an input too, where it applies to one of the formats (it is recorded in every output)."""
     config = settings.config_file
     user_tables = [load_table(config)] if config else []
-    paths = [*inputs, *([Path(config)] if config else [])]
     naming = ConversionOptions(absolute_paths=settings.absolute_paths)
-    reasons = _input_changes({naming.file_name(p): p for p in paths}, record)
+    current = {naming.file_name(p): p for p in inputs}
+    if config and any(t.format in (*format_names, "*") for t in user_tables):
+        current[naming.file_name(Path(config))] = Path(config)
+    elif config:
+        record = replace(record, inputs={k: v for k, v in record.inputs.items() if k != naming.file_name(Path(config))})
+    reasons = _input_changes(current, record)
     return reasons + _program_changes(dict(programs_used(format_names, user_tables)), record.programs)
 
 
