@@ -68,7 +68,8 @@ def run_on_cluster(address: str, tasks: Sequence[tuple[Sequence[Path], Path, Con
     try:
         from distributed import Client, as_completed
     except ImportError as exc:
-        raise SchedulerUnreachable("--scheduler needs Dask distributed: pip install 'pynxtools-em-plugin[dask]'") from exc
+        needed = "--scheduler needs Dask distributed: pip install 'pynxtools-em-plugin[dask]'"
+        raise SchedulerUnreachable(needed) from exc
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
