@@ -1,6 +1,6 @@
 """The package's layers, enforced over its import graph (every import statement, also inside functions).
 
-    base      model, errors, text, units, keys, parsing, chunking     (no package imports above base)
+    base      model, errors, text, units, keys, parsing, chunking, lazy_imports  (no package imports above base)
     compat    compat/            private names of RosettaSciIO and pynxtools
     formats   formats/           vendor files -> Signal; knows no table, no NeXus, no NOMAD
     mapping   mapping/           tables -> mapped values
@@ -23,7 +23,9 @@ PACKAGE = "pynxtools_em_plugin"
 SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 LAYER_OF = {
-    **dict.fromkeys(("model", "errors", "text", "units", "keys", "parsing", "chunking", "__init__"), "base"),
+    **dict.fromkeys(
+        ("model", "errors", "text", "units", "keys", "parsing", "chunking", "lazy_imports", "__init__"), "base"
+    ),
     "compat": "compat",
     "formats": "formats",
     "mapping": "mapping",
