@@ -9,7 +9,6 @@ one of them and checks the behaviours the format modules rely on.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache

@@ -19,8 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
-from ..lazy_imports import deferred_imports
 from ..errors import ConversionError, UnrecognisedFile
+from ..lazy_imports import deferred_imports
 from ..model import Signal
 from ..parsing import HEAD_SIZE
 from .contract import FormatModule
