@@ -26,3 +26,36 @@ def test_reader_import_and_detection_load_no_format_library():
     name, modules = result.stdout.splitlines()
     assert name == "gatan"
     assert {m.split(".")[0] for m in modules.split()} & HEAVY == set()
+
+
+DEFERRED_UNTIL_USED = {"dask.array", "sparse", "numba", "xarray", "pandas", "jsonschema"}
+
+
+def test_converting_small_files_runs_no_large_file_machinery(tmp_path):
+    """RosettaSciIO imports ``dask.array`` (-> sparse, numba, xarray, pandas) and ``sparse`` at module level
+    for large files; converting small ones must not pay for them (lazy_imports), nor validate the shipped
+    mapping tables with jsonschema (the tests do)."""
+    samples = [em_file(f) for f in ("gatan/2D/test_STEM_image.dm3", "velox/Test SI 16x16 215 kx.emd")]
+    code = (
+        "import sys; from pathlib import Path; from pynxtools_em_plugin.conversion import convert; "
+        "from pynxtools_em_plugin.lazy_imports import is_loaded; "
+        f"out = Path({str(tmp_path)!r}); "
+        f"outcomes = [convert([Path(p)], out / (Path(p).stem + '.nxs')) for p in {list(map(str, samples))!r}]; "
+        "print(' '.join(o.status for o in outcomes)); "
+        f"print(' '.join(m for m in {sorted(DEFERRED_UNTIL_USED)!r} if is_loaded(m)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    statuses, loaded = [*result.stdout.splitlines(), ""][:2]
+    assert statuses == "converted converted"
+    assert loaded == ""
+
+
+def test_a_deferred_module_runs_on_first_use():
+    """What the deferral must keep: a module imported within the context works as soon as it is used."""
+    code = (
+        "import sys; from pynxtools_em_plugin.lazy_imports import deferred_imports, is_loaded\n"
+        "with deferred_imports():\n    import dask.array as da\n"
+        "print(is_loaded('dask.array'), int(da.ones(4, chunks=2).sum().compute()), is_loaded('dask.array'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "4", "True"]
