@@ -20,10 +20,7 @@ def test_reader_import_and_detection_load_no_format_library():
         "from pynxtools_em_plugin.formats import detect; "
         f"print(detect(Path({str(sample)!r})).NAME); print(' '.join(sys.modules))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    name, modules = result.stdout.splitlines()
+    name, modules = _python(code).splitlines()
     assert name == "gatan"
     assert {m.split(".")[0] for m in modules.split()} & HEAVY == set()
 
@@ -44,8 +41,7 @@ def test_converting_small_files_runs_no_large_file_machinery(tmp_path):
         "print(' '.join(o.status for o in outcomes)); "
         f"print(' '.join(m for m in {sorted(DEFERRED_UNTIL_USED)!r} if is_loaded(m)))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    statuses, loaded = [*result.stdout.splitlines(), ""][:2]
+    statuses, loaded = [*_python(code).splitlines(), ""][:2]
     assert statuses == "converted converted"
     assert loaded == ""
 
@@ -57,5 +53,11 @@ def test_a_deferred_module_runs_on_first_use():
         "with deferred_imports():\n    import dask.array as da\n"
         "print(is_loaded('dask.array'), int(da.ones(4, chunks=2).sum().compute()), is_loaded('dask.array'))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["False", "4", "True"]
+    assert _python(code).split() == ["False", "4", "True"]
+
+
+def _python(code: str) -> str:
+    """The output of ``code`` run by a fresh interpreter on this checkout's package."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
