@@ -56,7 +56,7 @@ def _descendants(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as handle:
             children = [int(c) for c in handle.read().split()]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # the process ended meanwhile
         return []
     return children + [d for c in children for d in _descendants(c)]
 
