@@ -95,6 +95,23 @@ def test_a_companion_alone_waits_for_its_main_file(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["scan.nxs"]
 
 
+def test_a_main_file_arriving_after_its_companion_was_converted_alone_takes_it_over(tmp_path):
+    """A TIA ``_1.ser`` converts on its own; when its ``.emi`` comes, the two convert together and the
+    output of the ``.ser`` alone is removed."""
+    folder, out = tmp_path / "instrument", tmp_path / "out"
+    folder.mkdir()
+    stem = "64x64_TEM_images_acquire"
+    _write(folder / f"{stem}_1.ser", em_file(f"tia/{stem}_1.ser").read_bytes(), HOUR_AGO)
+    watcher = Watcher(folder, out, settle=SETTLE)
+    assert _converted(watcher.poll()) == [f"{stem}_1.ser"]
+    _write(folder / f"{stem}.emi", em_file(f"tia/{stem}.emi").read_bytes())
+    later = _settled(watcher)
+    assert _converted(later) == [f"{stem}.emi"]
+    assert later.superseded == [f"{out / f'{stem}_1.nxs'}: {stem}_1.ser is now converted with {stem}.emi"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.nxs"]
+    assert _input_names(out / f"{stem}.nxs") == [f"{stem}.emi", f"{stem}_1.ser"]
+
+
 def test_session_records_are_written_when_the_gap_has_passed_and_updated_by_a_late_acquisition(tmp_path):
     folder, out = tmp_path / "instrument", tmp_path / "out"
     folder.mkdir()

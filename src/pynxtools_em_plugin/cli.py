@@ -251,6 +251,8 @@ def _report_poll(result, verbose: bool) -> None:
     for outcome in result.outcomes:
         click.echo(f"{stamp} {_outcome_text(outcome)}")
         _echo_warnings(outcome, verbose)
+    for line in result.superseded:
+        click.echo(f"{stamp} REMOVED {line}")
     for outcome in result.sessions:
         click.echo(f"{stamp} SESSION {_STATUS[outcome.status]} {outcome.message}")
 

@@ -7,7 +7,9 @@ instrument PC often writes to one). An acquisition is converted once it is compl
   ``settle`` seconds, i.e. no longer being written;
 * its companions are present: a companion without its main file (a Merlin ``.hdr`` alone)
   waits for it; a companion that arrives after its acquisition was converted is a new
-  input, and the acquisition is converted again.
+  input, and the acquisition is converted again. A file converted on its own that turns out
+  to be the companion of a main file arriving later (a TIA ``_1.ser`` before its ``.emi``)
+  is converted with it, and the output made from it alone is removed (it was this watcher's).
 
 What is converted is decided by the outputs' own records (:mod:`.incremental`), so a
 restarted watcher converts nothing twice. A conversion that failed is tried again only
@@ -50,6 +52,7 @@ class PollResult:
     outcomes: list[Outcome] = field(default_factory=list)  # conversions tried (not the up-to-date ones)
     waiting: list[str] = field(default_factory=list)  # why an acquisition is not converted yet (once per state)
     sessions: list[Outcome] = field(default_factory=list)  # session records written
+    superseded: list[str] = field(default_factory=list)  # outputs removed: their input is now a companion
     up_to_date: int = 0  # acquisitions found converted already (e.g. after a restart)
 
 
@@ -89,6 +92,8 @@ class Watcher:
         for outcome in run(pending, self.settings, self.workers):
             result.outcomes.append(outcome)
             self._handled(outcome.inputs[0], jobs, converted=outcome.status == "converted")
+            if outcome.status == "converted":
+                result.superseded += self._remove_superseded(self.done[outcome.inputs[0]])
         if self.session_gap is not None:
             result.sessions = self._write_sessions(now)
         return result
@@ -137,6 +142,19 @@ class Watcher:
             self.done[main] = job
         else:
             self.done.pop(main, None)
+
+    def _remove_superseded(self, job: Job) -> list[str]:
+        """Outputs converted earlier from one of ``job``'s companions alone (now read with its main file)."""
+        removed = []
+        for companion in job.companions:
+            earlier = self.done.pop(companion, None)
+            if earlier is None or earlier.output == job.output:
+                continue
+            record = read_record(earlier.output) if earlier.output.exists() else None
+            if record is not None and set(record.inputs) == {companion.name}:
+                earlier.output.unlink()
+                removed.append(f"{earlier.output}: {companion.name} is now converted with {job.main.name}")
+        return removed
 
     def _write_sessions(self, now: float) -> list[Outcome]:
         """The record of every session (of two acquisitions or more) whose gap has passed, unless it is up to date."""
