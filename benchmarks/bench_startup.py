@@ -14,7 +14,10 @@ inflate) are reported. Also listed: which heavy modules are imported by ``import
 pynxtools_em_plugin.reader`` and by recognising a DM3 (none of rsciio / dask / hyperspy /
 scipy may be).
 
-Usage: python benchmarks/bench_startup.py [--repeat 5] [--pem /work/venv-pem/bin/dataconverter]
+``--phases FILE`` instead shows where one conversion's CPU time goes: pynxtools' steps
+(import, template, validation, writing) and the reader's, timed in one process.
+
+Usage: python benchmarks/bench_startup.py [--repeat 5] [--pem /work/venv-pem/bin/dataconverter] [--phases FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from _measure import EM_DATA, ENV, PYTHON, load, measure, median_run, table
@@ -71,7 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pem", default=PEM_DEFAULT, help="dataconverter of an environment with pynxtools-em")
+    parser.add_argument("--phases", type=Path, help="time the steps of converting this file instead")
     args = parser.parse_args()
+    if args.phases:
+        print(subprocess.run([PYTHON, __file__, "--child-phases", str(args.phases)], env=ENV, text=True,
+                             capture_output=True, check=True).stdout)  # fmt: skip
+        return
     pem = args.pem if Path(args.pem).is_file() else None
     print(load())
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,8 +144,43 @@ IMPORT_AND_DETECT = (
     "from pynxtools_em_plugin.formats import detect; detect(Path({!r}))"
 )
 
+
+def phases(path: Path) -> None:
+    """CPU seconds of each step of ``dataconverter``'s conversion of ``path``, in a fresh process."""
+    import time
+
+    marks = [("Python start", time.process_time())]
+    from pynxtools.dataconverter import helpers
+    from pynxtools.dataconverter.template import Template
+
+    marks.append(("import pynxtools' converter", time.process_time()))
+    from pynxtools_em_plugin.reader import EmPluginReader
+
+    marks.append(("import the em_plugin reader", time.process_time()))
+    nxdl_root, nxdl_path = helpers.get_nxdl_root_and_path("NXem")
+    template = Template()
+    helpers.generate_template_from_nxdl(nxdl_root, template)
+    marks.append(("NXem template", time.process_time()))
+    data = EmPluginReader().read(template=Template(template), file_paths=(str(path),))
+    marks.append(("reader (format library, mapping, template filling)", time.process_time()))
+    from pynxtools.dataconverter.validation import validate_dict_against
+
+    validate_dict_against("NXem", data)
+    marks.append(("validation", time.process_time()))
+    from pynxtools.dataconverter.writer import Writer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Writer(data=data, nxdl_f_path=nxdl_path, output_path=str(Path(tmp) / "out.nxs")).write()
+    marks.append(("writing", time.process_time()))
+    steps = [[label, f"{t - before:.2f}"] for (_, before), (label, t) in pairwise(marks)]
+    rows = [["step", "CPU (s)"], ["Python start", f"{marks[0][1]:.2f}"], *steps]
+    print(table([*rows, ["total", f"{marks[-1][1]:.2f}"]]))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child-floor"]:
         floor(sys.argv[2])
+    elif sys.argv[1:2] == ["--child-phases"]:
+        phases(Path(sys.argv[2]))
     else:
         main()
