@@ -11,7 +11,8 @@ Within :func:`deferred_imports` the *first* import of one of :data:`DEFERRED` cr
 without running it (:class:`importlib.util.LazyLoader`): ``import dask.array as da`` binds ``da``
 at once, and the module's code runs on first attribute access, i.e. when a large file is really
 read lazily. Nothing changes but when the import is paid. A module imported before (or used
-inside the context) is the real one, as always.
+inside the context) is the real one, as always. (Before Python 3.12 a lazy module must not be
+first used by two threads at once; the first use is the reading thread's, before dask starts any.)
 """
 
 from __future__ import annotations
