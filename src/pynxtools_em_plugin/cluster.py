@@ -75,6 +75,7 @@ def run_on_cluster(address: str, tasks: Sequence[tuple[Sequence[Path], Path, Con
     except (OSError, TimeoutError) as exc:
         raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address} ({exc})") from exc
     batch = uuid4().hex[:8]
+    futures = {}
     try:
         futures = {
             client.submit(convert_on_worker, inputs, output, settings, key=f"em-plugin-{batch}-{n}", pure=False): (
@@ -85,7 +86,8 @@ def run_on_cluster(address: str, tasks: Sequence[tuple[Sequence[Path], Path, Con
         }
         for future in as_completed(futures, loop=client.loop):
             yield _outcome(future, *futures[future])
-    finally:
+    finally:  # also when interrupted: tasks not yet run are cancelled
+        client.cancel([future for future in futures if not future.done()])
         client.close()
         for _, output, _ in tasks:
             remove_temporary_files(output)
