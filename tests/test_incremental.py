@@ -98,6 +98,21 @@ def test_a_changed_input_is_converted_again_and_dry_run_says_why(converted):
     assert _run(source, out, "-c", str(table)).output.splitlines()[-1].startswith("0 converted, 3 up to date")
 
 
+def test_a_file_restored_with_its_old_time_is_checked_with_checksums(converted):
+    """Same size, different bytes, the old modification time (``rsync -a``, ``cp -p``): only ``--checksums``
+    reads the files that were not modified since their conversion."""
+    source, out, table = converted
+    path = source / "a.dm3"
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _lines(_run(source, out, "-c", str(table), "--dry-run"), "CONVERT") == []
+    checked = _run(source, out, "-c", str(table), "--dry-run", "--checksums")
+    assert [line.partition(": ")[2] for line in _lines(checked, "CONVERT")] == ["input a.dm3 changed"]
+
+
 def test_a_changed_user_table_converts_the_files_it_applies_to(converted):
     source, out, table = converted
     _write_table(table, "2024.2", "Our microscope after the upgrade")

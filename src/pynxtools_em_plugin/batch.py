@@ -114,9 +114,10 @@ def _output_names(mains: list[Path], arguments: list[Path], output_dir: Path) ->
 
 
 def triage(
-    jobs: list[Job], settings: ConversionSettings, extra_inputs: Sequence[Path] = ()
+    jobs: list[Job], settings: ConversionSettings, extra_inputs: Sequence[Path] = (), always_hash: bool = False
 ) -> tuple[list[Job], list[Outcome]]:
-    """The jobs to convert, each with its reasons, and an outcome for each up-to-date one.
+    """The jobs to convert, each with its reasons, and an outcome for each up-to-date one
+    (``always_hash``: see :func:`.incremental.changes`).
 
     With ``overwrite`` everything is converted. An existing output without a record of its
     inputs (not written by this package) is left to :func:`.conversion.convert` to report.
@@ -131,7 +132,7 @@ def triage(
             pending.append(replace(job, reasons=("no output yet",)))
         elif record is None:  # convert() keeps it and says so
             pending.append(replace(job, reasons=("output exists, not written by em-plugin (use --overwrite)",)))
-        elif reasons := changes(_all_inputs(job, extra_inputs), [job.format_name], record, settings):
+        elif reasons := changes(_all_inputs(job, extra_inputs), [job.format_name], record, settings, always_hash):
             pending.append(replace(job, reasons=tuple(reasons), replaces=True))
         else:
             current.append(Outcome(_all_inputs(job, extra_inputs), job.output, "up_to_date", message="up to date"))

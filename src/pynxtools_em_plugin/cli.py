@@ -55,6 +55,11 @@ def provenance_options(command):
 )
 @click.option("--overwrite", is_flag=True, help="Convert everything again (default: only what changed).")
 @click.option("--dry-run", is_flag=True, help="List what would be converted and why; convert nothing.")
+@click.option(
+    "--checksums",
+    is_flag=True,
+    help="Hash every input, also those not modified since their conversion (e.g. restored with old times).",
+)
 @click.option("--strict", is_flag=True, help="A file whose NeXus data do not validate counts as failed.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
 @click.option(
@@ -69,6 +74,7 @@ def convert_many(
     scheduler,
     overwrite,
     dry_run,
+    checksums,
     strict,
     config_file,
     eln,
@@ -92,24 +98,26 @@ def convert_many(
     settings = ConversionSettings(overwrite, strict, config_file, anonymize=anonymize, absolute_paths=absolute_paths)
     extra = (eln,) if eln else ()
     if dry_run:
-        _dry_run(batch, settings, extra)
+        _dry_run(batch, settings, extra, checksums)
         return
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
-    counts = convert_jobs(batch.jobs, settings, extra, workers, scheduler, verbose)
+    counts = convert_jobs(batch.jobs, settings, extra, workers, scheduler, verbose, checksums)
     counts["failed"] += len(batch.rejected)
     click.echo(f"{summary(counts, len(batch.ignored))}; {time.perf_counter() - started:.1f} s")
     if counts["failed"]:
         raise SystemExit(1)
 
 
-def convert_jobs(jobs, settings, extra_inputs, workers: int, scheduler: str | None, verbose: bool) -> dict[str, int]:
+def convert_jobs(
+    jobs, settings, extra_inputs, workers: int, scheduler: str | None, verbose: bool, always_hash: bool = False
+) -> dict[str, int]:
     """Convert what is not up to date, one status line per acquisition under a progress bar; the counts
-    per status (used by ``convert`` and ``watch``)."""
+    per status."""
     from .batch import run, triage
     from .cluster import SchedulerUnreachable
     from .progress import Progress
 
-    pending, current = triage(jobs, settings, extra_inputs)
+    pending, current = triage(jobs, settings, extra_inputs, always_hash)
     counts = dict.fromkeys(_STATUS, 0)
     progress = Progress(len(jobs))
     outcomes = run(pending, settings, workers, extra_inputs, scheduler)
@@ -138,11 +146,11 @@ def summary(counts: dict[str, int], ignored: int) -> str:
     )
 
 
-def _dry_run(batch, settings, extra_inputs) -> None:
+def _dry_run(batch, settings, extra_inputs, always_hash: bool) -> None:
     """What a run would convert and why, and what is up to date."""
     from .batch import triage
 
-    pending, current = triage(batch.jobs, settings, extra_inputs)
+    pending, current = triage(batch.jobs, settings, extra_inputs, always_hash)
     for job in pending:
         click.echo(f"CONVERT {job.main} -> {job.output}: {'; '.join(job.reasons)}")
     for outcome in current:

@@ -110,11 +110,16 @@ def _programs(profiling):
 
 
 def changes(
-    inputs: Sequence[Path], format_names: Sequence[str], record: Record, settings: ConversionSettings
+    inputs: Sequence[Path],
+    format_names: Sequence[str],
+    record: Record,
+    settings: ConversionSettings,
+    always_hash: bool = False,
 ) -> list[str]:
     """Why the output ``record`` describes must be made again from ``inputs`` (vendor files of the
     formats named, then ELN YAML files): empty when it is up to date. The user mapping table (-c)
-    is an input too, where it applies to one of the formats (it is recorded in every output)."""
+    is an input too, where it applies to one of the formats (it is recorded in every output).
+    ``always_hash``: hash inputs not modified since the conversion too (restored with old times)."""
     config = settings.config_file
     user_tables = [load_table(config)] if config else []
     naming = ConversionOptions(absolute_paths=settings.absolute_paths)
@@ -123,29 +128,30 @@ def changes(
         current[naming.file_name(Path(config))] = Path(config)
     elif config:
         record = replace(record, inputs={k: v for k, v in record.inputs.items() if k != naming.file_name(Path(config))})
-    reasons = _input_changes(current, record)
+    reasons = _input_changes(current, record, always_hash)
     return reasons + _program_changes(dict(programs_used(format_names, user_tables)), record.programs)
 
 
-def _input_changes(current: dict[str, Path], record: Record) -> list[str]:
+def _input_changes(current: dict[str, Path], record: Record, always_hash: bool) -> list[str]:
     reasons = [f"new input {name}" for name in current if name not in record.inputs]
     reasons += [f"input {name} no longer present" for name in record.inputs if name not in current]
     for name, path in current.items():
         recorded = record.inputs.get(name)
-        if recorded is not None and _changed(path, recorded, record.started):
+        if recorded is not None and _changed(path, recorded, None if always_hash else record.started):
             reasons.append(f"input {name} changed")
     return reasons
 
 
-def _changed(path: Path, recorded: RecordedInput, started: float) -> bool:
-    """Size first (free), then the checksum, read only when the file was modified after the output."""
+def _changed(path: Path, recorded: RecordedInput, started: float | None) -> bool:
+    """Size first (free), then the checksum, read only when the file was modified after the conversion
+    ``started`` (always when None)."""
     try:
         status = path.stat()
     except OSError:
         return True
     if recorded.size is not None and status.st_size != recorded.size:
         return True
-    if status.st_mtime < started:
+    if started is not None and status.st_mtime < started:
         return False
     return sha256_of(path) != recorded.checksum
 
