@@ -9,6 +9,7 @@ kernel can drop at any time), plus the kernel's own peak VmHWM.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ class Run:
     peak_file: int  # bytes: max of summed RssFile
     hwm: int  # bytes: the main process' VmHWM (kernel peak, includes file pages)
     returncode: int
+    cpu: float = 0.0  # seconds of CPU (user + system) of the process and its waited-for children
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -54,15 +56,17 @@ def _descendants(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as handle:
             children = [int(c) for c in handle.read().split()]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # the process ended meanwhile
         return []
     return children + [d for c in children for d in _descendants(c)]
 
 
 def measure(command: list[str], **kwargs) -> Run:
-    """Run ``command``; wall time and memory of it and its descendants."""
+    """Run ``command``; wall time, CPU time and memory of it and its descendants (``env``: else :data:`ENV`)."""
+    env = kwargs.pop("env", ENV)
+    before = _children_cpu()
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
     peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "VmHWM": 0}
     done = threading.Event()
 
@@ -82,7 +86,14 @@ def measure(command: list[str], **kwargs) -> Run:
     thread.join()
     if process.returncode:
         sys.stderr.write(stderr.decode(errors="replace")[-3000:])
-    return Run(seconds, peak["VmRSS"], peak["RssAnon"], peak["RssFile"], peak["VmHWM"], process.returncode)
+    cpu = _children_cpu() - before
+    return Run(seconds, peak["VmRSS"], peak["RssAnon"], peak["RssFile"], peak["VmHWM"], process.returncode, cpu)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of all waited-for children so far (one child runs at a time: the difference is its own)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -94,6 +105,7 @@ def median_run(runs: list[Run]) -> Run:
         max(r.peak_file for r in runs),
         max(r.hwm for r in runs),
         max(r.returncode for r in runs),
+        statistics.median(r.cpu for r in runs),
     )
 
 

@@ -1,5 +1,5 @@
-"""The batch command: grouping related files, continue-on-error, skipping existing
-outputs, atomic writing (no partial file under the target name)."""
+"""The batch command: grouping related files, continue-on-error, skipping up-to-date
+outputs (tests/test_incremental.py for the rest), atomic writing (no partial file under the target name)."""
 
 from __future__ import annotations
 
@@ -54,13 +54,13 @@ def test_batch_converts_continues_after_errors_and_skips_existing(folder, tmp_pa
     assert sum("OK" in line for line in lines) == 2
     failed = [line for line in lines if "FAILED" in line]
     assert len(failed) == 1 and "broken.dm3" in failed[0] and "truncated or damaged" in failed[0]
-    assert lines[-1].startswith("2 converted, 0 skipped (output exists), 1 failed, 1 other files ignored")
+    assert lines[-1].startswith("2 converted, 0 up to date, 0 skipped (output exists), 1 failed, 1 other files ignored")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "16x16_STEM_BF_DF_acquire.nxs",
         "sub/test_STEM_image.nxs",
     ]
     again = CliRunner().invoke(main, ["convert", str(folder / "sub" / "test_STEM_image.dm3"), "-o", str(out / "sub")])
-    assert again.exit_code == 0 and "SKIPPED" in again.output and "exists" in again.output
+    assert again.exit_code == 0 and "CURRENT" in again.output and "up to date" in again.output
 
 
 def test_interrupted_write_leaves_no_file_under_the_target_name(folder, tmp_path, monkeypatch):

@@ -54,15 +54,22 @@ def test_velox_stream_decoder_signature_is_the_one_passed_on():
     assert tuple(inspect.signature(original).parameters) == compat.VELOX_STREAM_PARAMETERS
 
 
-def test_velox_reader_looks_the_decoder_up_in_its_module_at_each_call():
-    """The replacement works only because rsciio.emd calls ``stream_readers.stream_to_array``."""
-    source = inspect.getsource(importlib.import_module("rsciio.emd._emd_velox"))
-    assert "stream_readers.stream_to_array(" in source
-    readers = importlib.import_module("rsciio.utils._fei_stream_readers")
-    original = readers.stream_to_array
+def test_velox_reader_decodes_streams_through_the_method_we_replace():
+    """The replacement works only because rsciio.emd decodes every stream (the first and the ones
+    added to it) through ``FeiSpectrumStream.stream_to_array``, whose reader holds the decoder's
+    arguments; RosettaSciIO's stream module (sparse, numba) is then never imported."""
+    velox = importlib.import_module("rsciio.emd._emd_velox")
+    stream_class = compat.private("rsciio.emd._emd_velox", "FeiSpectrumStream")
+    method = stream_class.stream_to_array
+    assert tuple(inspect.signature(method).parameters) == compat.VELOX_STREAM_METHOD_PARAMETERS
+    source = inspect.getsource(velox)
+    assert "self.stream_to_array(stream_data=stream_data)" in source
+    assert "s0.stream_to_array(" in source
+    for attribute in ("spatial_shape", "last_frame", "first_frame", "rebin_energy", "sum_frames", "SI_data_dtype"):
+        assert f"self.reader.{attribute}" in inspect.getsource(method), attribute
     with decoded_on_demand():
-        assert readers.stream_to_array is not original
-    assert readers.stream_to_array is original
+        assert stream_class.stream_to_array is not method
+    assert stream_class.stream_to_array is method
 
 
 def test_velox_stream_decoding_is_what_the_stream_image_reproduces():

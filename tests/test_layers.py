@@ -1,12 +1,12 @@
 """The package's layers, enforced over its import graph (every import statement, also inside functions).
 
-    base      model, errors, text, units, keys, parsing, chunking     (no package imports above base)
+    base      model, errors, text, units, keys, parsing, chunking, lazy_imports  (no package imports above base)
     compat    compat/            private names of RosettaSciIO and pynxtools
     formats   formats/           vendor files -> Signal; knows no table, no NeXus, no NOMAD
     mapping   mapping/           tables -> mapped values
     nexus     nexus/             what is recorded and how it is written
     domain    classify, provenance, eln, session
-    service   reader, conversion, batch, cli, progress, page
+    service   reader, conversion, batch, cli, progress, page, incremental, cluster, watch
     nomad     nomad/             the only place that imports nomad-lab
 
 A module may import its own layer and the layers its row allows; the whole graph has no cycle.
@@ -23,13 +23,17 @@ PACKAGE = "pynxtools_em_plugin"
 SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 LAYER_OF = {
-    **dict.fromkeys(("model", "errors", "text", "units", "keys", "parsing", "chunking", "__init__"), "base"),
+    **dict.fromkeys(
+        ("model", "errors", "text", "units", "keys", "parsing", "chunking", "lazy_imports", "__init__"), "base"
+    ),
     "compat": "compat",
     "formats": "formats",
     "mapping": "mapping",
     "nexus": "nexus",
     **dict.fromkeys(("classify", "provenance", "eln", "session"), "domain"),
-    **dict.fromkeys(("reader", "conversion", "batch", "cli", "progress", "page"), "service"),
+    **dict.fromkeys(
+        ("reader", "conversion", "batch", "cli", "progress", "page", "incremental", "cluster", "watch"), "service"
+    ),
     "nomad": "nomad",
 }
 ALLOWED = {

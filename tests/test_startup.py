@@ -20,10 +20,7 @@ def test_reader_import_and_detection_load_no_format_library():
         "from pynxtools_em_plugin.formats import detect; "
         f"print(detect(Path({str(sample)!r})).NAME); print(' '.join(sys.modules))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    name, modules = result.stdout.splitlines()
+    name, modules = _python(code).splitlines()
     assert name == "gatan"
     assert {m.split(".")[0] for m in modules.split()} & HEAVY == set()
 
@@ -39,9 +36,44 @@ def test_dm3_conversion_imports_no_ebsd_library(tmp_path):
         f"outcome = convert([Path({str(sample)!r})], Path({str(tmp_path / 'out.nxs')!r})); "
         "print(outcome.status); print(' '.join(sys.modules))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    status, modules = result.stdout.splitlines()[-2:]
+    status, modules = _python(code).splitlines()[-2:]
     assert (tmp_path / "out.nxs").is_file(), status
     assert {m.split(".")[0] for m in modules.split()} & EBSD_LIBRARIES == set()
+
+
+DEFERRED_UNTIL_USED = {"dask.array", "sparse", "numba", "xarray", "pandas", "jsonschema"}
+
+
+def test_converting_small_files_runs_no_large_file_machinery(tmp_path):
+    """RosettaSciIO imports ``dask.array`` (-> sparse, numba, xarray, pandas) and ``sparse`` at module level
+    for large files; converting small ones must not pay for them (lazy_imports), nor validate the shipped
+    mapping tables with jsonschema (the tests do)."""
+    samples = [em_file(f) for f in ("gatan/2D/test_STEM_image.dm3", "velox/Test SI 16x16 215 kx.emd")]
+    code = (
+        "import sys; from pathlib import Path; from pynxtools_em_plugin.conversion import convert; "
+        "from pynxtools_em_plugin.lazy_imports import is_loaded; "
+        f"out = Path({str(tmp_path)!r}); "
+        f"outcomes = [convert([Path(p)], out / (Path(p).stem + '.nxs')) for p in {list(map(str, samples))!r}]; "
+        "print(' '.join(o.status for o in outcomes)); "
+        f"print(' '.join(m for m in {sorted(DEFERRED_UNTIL_USED)!r} if is_loaded(m)))"
+    )
+    statuses, loaded = [*_python(code).splitlines(), ""][:2]
+    assert statuses == "converted converted"
+    assert loaded == ""
+
+
+def test_a_deferred_module_runs_on_first_use():
+    """What the deferral must keep: a module imported within the context works as soon as it is used."""
+    code = (
+        "import sys; from pynxtools_em_plugin.lazy_imports import deferred_imports, is_loaded\n"
+        "with deferred_imports():\n    import dask.array as da\n"
+        "print(is_loaded('dask.array'), int(da.ones(4, chunks=2).sum().compute()), is_loaded('dask.array'))"
+    )
+    assert _python(code).split() == ["False", "4", "True"]
+
+
+def _python(code: str) -> str:
+    """The output of ``code`` run by a fresh interpreter on this checkout's package."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout

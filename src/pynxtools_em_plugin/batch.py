@@ -5,13 +5,19 @@ related files into acquisitions (:func:`.formats.group`: an ``.emi`` with its
 ``.ser``, a ``.mib`` with its ``.hdr``...), and converts each acquisition into
 one ``.nxs`` with :func:`.conversion.convert` (atomic writing, streaming, one
 outcome per file). A failing file is reported and skipped; the others go on.
+
+Re-runs are incremental (:func:`triage`, :mod:`.incremental`): an output made from the
+same inputs by the same converter and mapping table versions is up to date and left
+alone; one whose inputs or versions changed is converted again. Conversions run in this
+process, in worker processes (``workers``), or as tasks on a Dask cluster
+(``scheduler``, :mod:`.cluster`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .compat.pynxtools import import_converter, shared_nxdl_trees
@@ -19,6 +25,7 @@ from .conversion import ConversionSettings, Outcome, convert
 from .errors import ConversionError, UnrecognisedFile
 from .formats import detect, group
 from .formats.contract import FormatModule
+from .incremental import changes, read_record
 
 #: Files never taken as inputs when a folder is walked.
 _IGNORED_SUFFIXES = {".nxs", ".part", ".log"}
@@ -32,10 +39,16 @@ class Job:
     companions: list[Path]
     output: Path
     format_name: str
+    reasons: tuple[str, ...] = ()  # why it is converted (see triage); empty: not assessed
+    replaces: bool = False  # its existing output is out of date and is replaced
 
     @property
     def inputs(self) -> list[Path]:
         return [self.main, *self.companions]
+
+    def settings(self, settings: ConversionSettings) -> ConversionSettings:
+        """The batch settings, told to replace this job's output when it is out of date."""
+        return replace(settings, overwrite=True) if self.replaces else settings
 
 
 @dataclass
@@ -100,18 +113,64 @@ def _output_names(mains: list[Path], arguments: list[Path], output_dir: Path) ->
     return names
 
 
+def triage(
+    jobs: list[Job], settings: ConversionSettings, extra_inputs: Sequence[Path] = (), always_hash: bool = False
+) -> tuple[list[Job], list[Outcome]]:
+    """The jobs to convert, each with its reasons, and an outcome for each up-to-date one
+    (``always_hash``: see :func:`.incremental.changes`).
+
+    With ``overwrite`` everything is converted. An existing output without a record of its
+    inputs (not written by this package) is left to :func:`.conversion.convert` to report.
+    """
+    if settings.overwrite:
+        return [replace(job, reasons=("--overwrite",)) for job in jobs], []
+    pending: list[Job] = []
+    current: list[Outcome] = []
+    for job in jobs:
+        record = read_record(job.output) if job.output.exists() else None
+        if not job.output.exists():
+            pending.append(replace(job, reasons=("no output yet",)))
+        elif record is None:  # convert() keeps it and says so
+            pending.append(replace(job, reasons=("output exists, not written by em-plugin (use --overwrite)",)))
+        elif reasons := changes(_all_inputs(job, extra_inputs), [job.format_name], record, settings, always_hash):
+            pending.append(replace(job, reasons=tuple(reasons), replaces=True))
+        else:
+            current.append(Outcome(_all_inputs(job, extra_inputs), job.output, "up_to_date", message="up to date"))
+    return pending, current
+
+
+def _all_inputs(job: Job, extra_inputs: Sequence[Path]) -> tuple[Path, ...]:
+    return (*job.inputs, *extra_inputs)
+
+
 def run(
-    jobs: list[Job], settings: ConversionSettings, workers: int, extra_inputs: Sequence[Path] = ()
+    jobs: list[Job],
+    settings: ConversionSettings,
+    workers: int,
+    extra_inputs: Sequence[Path] = (),
+    scheduler: str | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes in order of completion; ``extra_inputs`` (an ELN YAML) go to every job; ``workers`` > 1
     uses worker processes (forked: they inherit the NXDL trees shared by all conversions of this process,
-    :func:`.compat.pynxtools.shared_nxdl_trees`)."""
+    :func:`.compat.pynxtools.shared_nxdl_trees`); ``scheduler``: the address of a Dask scheduler whose
+    workers convert instead (:mod:`.cluster`)."""
+    if scheduler:
+        from .cluster import run_on_cluster
+
+        if settings.config_file:  # paths made absolute: a worker's working folder is its own
+            settings = replace(settings, config_file=str(Path(settings.config_file).absolute()))
+        tasks = [
+            (tuple(p.absolute() for p in _all_inputs(job, extra_inputs)), job.output.absolute(), job.settings(settings))
+            for job in _largest_first(jobs)
+        ]
+        yield from run_on_cluster(scheduler, tasks)
+        return
     with shared_nxdl_trees():
         yield from _run(jobs, settings, workers, tuple(extra_inputs))
 
 
 def _convert_job(job: Job, settings: ConversionSettings, extra_inputs: tuple[Path, ...]) -> Outcome:
-    return convert([*job.inputs, *extra_inputs], job.output, settings)
+    return convert(_all_inputs(job, extra_inputs), job.output, job.settings(settings))
 
 
 def _run(

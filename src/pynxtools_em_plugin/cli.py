@@ -48,7 +48,18 @@ def provenance_options(command):
     help="Where the .nxs files go.",
 )
 @click.option("-j", "--jobs", default=1, show_default=True, help="Worker processes (0: one per CPU).")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them).")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Convert on a running Dask cluster (e.g. tcp://host:8786) whose workers see the same files.",
+)
+@click.option("--overwrite", is_flag=True, help="Convert everything again (default: only what changed).")
+@click.option("--dry-run", is_flag=True, help="List what would be converted and why; convert nothing.")
+@click.option(
+    "--checksums",
+    is_flag=True,
+    help="Hash every input, also those not modified since their conversion (e.g. restored with old times).",
+)
 @click.option("--strict", is_flag=True, help="A file whose NeXus data do not validate counts as failed.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
 @click.option(
@@ -57,38 +68,94 @@ def provenance_options(command):
 @provenance_options
 @click.option("-v", "--verbose", is_flag=True, help="Print each file's warnings too.")
 def convert_many(
-    inputs, output_dir, jobs, overwrite, strict, config_file, eln, anonymize, absolute_paths, verbose
+    inputs,
+    output_dir,
+    jobs,
+    scheduler,
+    overwrite,
+    dry_run,
+    checksums,
+    strict,
+    config_file,
+    eln,
+    anonymize,
+    absolute_paths,
+    verbose,
 ) -> None:
     """Convert files and folders (walked recursively) into one NXem file per acquisition.
 
     Related files are grouped (.emi with its .ser, .mib with .hdr, .mrc with _info.txt, .ASW with its
-    folder); a bad file is reported and skipped; existing outputs are skipped unless --overwrite.
+    folder); a bad file is reported and skipped. Re-runs are incremental: an output is converted again
+    only if its inputs, the converter's version or a mapping table changed (the output records them).
     """
-    from .batch import plan, run
+    from .batch import plan
     from .conversion import ConversionSettings
-    from .progress import Progress
 
     started = time.perf_counter()
     batch = plan(list(inputs), output_dir)
     for path, reason in batch.rejected:
         click.echo(f"FAILED  {path}: {reason}")
     settings = ConversionSettings(overwrite, strict, config_file, anonymize=anonymize, absolute_paths=absolute_paths)
+    extra = (eln,) if eln else ()
+    if dry_run:
+        _dry_run(batch, settings, extra, checksums)
+        return
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
-    counts = {"converted": 0, "exists": 0, "failed": len(batch.rejected)}
-    total = len(batch.jobs)
-    progress = Progress(total)
-    for done, outcome in enumerate(run(batch.jobs, settings, workers, (eln,) if eln else ()), start=1):
-        counts[outcome.status] += 1
-        progress.advance()
-        progress.line(_status_line(done, total, outcome))
-        _echo_warnings(outcome, verbose, progress.line)
-    progress.close()
-    click.echo(
-        f"{counts['converted']} converted, {counts['exists']} skipped (output exists), {counts['failed']} failed, "
-        f"{len(batch.ignored)} other files ignored; {time.perf_counter() - started:.1f} s"
-    )
+    counts = convert_jobs(batch.jobs, settings, extra, workers, scheduler, verbose, checksums)
+    counts["failed"] += len(batch.rejected)
+    click.echo(f"{summary(counts, len(batch.ignored))}; {time.perf_counter() - started:.1f} s")
     if counts["failed"]:
         raise SystemExit(1)
+
+
+def convert_jobs(
+    jobs, settings, extra_inputs, workers: int, scheduler: str | None, verbose: bool, always_hash: bool = False
+) -> dict[str, int]:
+    """Convert what is not up to date, one status line per acquisition under a progress bar; the counts
+    per status."""
+    from .batch import run, triage
+    from .cluster import SchedulerUnreachable
+    from .progress import Progress
+
+    pending, current = triage(jobs, settings, extra_inputs, always_hash)
+    counts = dict.fromkeys(_STATUS, 0)
+    progress = Progress(len(jobs))
+    outcomes = run(pending, settings, workers, extra_inputs, scheduler)
+    try:
+        for done, outcome in enumerate(_chained(current, outcomes), start=1):
+            counts[outcome.status] += 1
+            progress.advance()
+            progress.line(_status_line(done, len(jobs), outcome))
+            _echo_warnings(outcome, verbose, progress.line)
+    except SchedulerUnreachable as exc:
+        progress.close()
+        raise click.ClickException(str(exc)) from exc
+    progress.close()
+    return counts
+
+
+def _chained(first, then):
+    yield from first
+    yield from then
+
+
+def summary(counts: dict[str, int], ignored: int) -> str:
+    return (
+        f"{counts['converted']} converted, {counts['up_to_date']} up to date, "
+        f"{counts['exists']} skipped (output exists), {counts['failed']} failed, {ignored} other files ignored"
+    )
+
+
+def _dry_run(batch, settings, extra_inputs, always_hash: bool) -> None:
+    """What a run would convert and why, and what is up to date."""
+    from .batch import triage
+
+    pending, current = triage(batch.jobs, settings, extra_inputs, always_hash)
+    for job in pending:
+        click.echo(f"CONVERT {job.main} -> {job.output}: {'; '.join(job.reasons)}")
+    for outcome in current:
+        click.echo(f"CURRENT {outcome.main} -> {outcome.output}")
+    click.echo(f"{len(pending)} to convert, {len(current)} up to date (dry run: nothing written)")
 
 
 @main.command("session")
@@ -162,6 +229,68 @@ def _write_page(nexus_file: Path, html: Path) -> None:
     click.echo(f"page    {html}")
 
 
+@main.command("watch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Where the .nxs go."
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a file must stay unchanged to count as completely written.",
+)
+@click.option(
+    "--session-gap",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Also write a session record (OUT/sessions/) once no acquisition came for this many seconds.",
+)
+@click.option("--poll", type=click.FloatRange(min=0), default=2.0, show_default=True, help="Seconds between looks.")
+@click.option("--once", is_flag=True, help="Look once, convert what is complete, and stop.")
+@click.option("-j", "--jobs", default=1, show_default=True, help="Worker processes.")
+@click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
+@provenance_options
+@click.option("-v", "--verbose", is_flag=True, help="Print each file's warnings too.")
+def watch_folder(
+    folder, output_dir, settle, session_gap, poll, once, jobs, config_file, anonymize, absolute_paths, verbose
+) -> None:
+    """Convert each acquisition appearing below FOLDER once it is completely written (until Ctrl-C).
+
+    Restarting converts nothing twice (the outputs record their inputs); a companion arriving late
+    (a .hdr after its .mib) makes its acquisition convert again.
+    """
+    from .conversion import ConversionSettings
+    from .watch import Watcher
+
+    settings = ConversionSettings(False, False, config_file, anonymize=anonymize, absolute_paths=absolute_paths)
+    watcher = Watcher(folder, output_dir, settings, settle, session_gap, max(jobs, 1))
+    click.echo(f"watching {folder} (settle {settle:g} s, poll {poll:g} s); Ctrl-C stops")
+    try:
+        while True:
+            _report_poll(watcher.poll(), verbose)
+            if once:
+                return
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _report_poll(result, verbose: bool) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    if result.up_to_date:
+        click.echo(f"{stamp} {result.up_to_date} acquisitions already converted (up to date)")
+    for line in result.waiting:
+        click.echo(f"{stamp} WAITING {line}")
+    for outcome in result.outcomes:
+        click.echo(f"{stamp} {_outcome_text(outcome)}")
+        _echo_warnings(outcome, verbose)
+    for line in result.superseded:
+        click.echo(f"{stamp} REMOVED {line}")
+    for outcome in result.sessions:
+        click.echo(f"{stamp} SESSION {_STATUS[outcome.status]} {outcome.message}")
+
+
 def _session_gap(given: float | None) -> float:
     """The --gap given, else ``$EM_PLUGIN_SESSION_GAP``, else the default (as for ``dataconverter``)."""
     from .session import GAP_ENV, gap_seconds
@@ -172,7 +301,7 @@ def _session_gap(given: float | None) -> float:
         raise click.BadParameter(f"{exc} (${GAP_ENV})", param_hint="--gap") from exc
 
 
-_STATUS = {"converted": "OK", "exists": "SKIPPED", "failed": "FAILED"}
+_STATUS = {"converted": "OK", "up_to_date": "CURRENT", "exists": "SKIPPED", "failed": "FAILED"}
 
 
 def _echo_warnings(outcome, verbose: bool, echo: Callable[[str], None] = click.echo) -> None:
@@ -183,10 +312,14 @@ def _echo_warnings(outcome, verbose: bool, echo: Callable[[str], None] = click.e
 
 def _status_line(done: int, total: int, outcome) -> str:
     width = len(str(total))
-    label = _STATUS[outcome.status]
-    text = f"[{done:>{width}}/{total}] {label:<7} {outcome.main}"
+    return f"[{done:>{width}}/{total}] {_outcome_text(outcome)}"
+
+
+def _outcome_text(outcome) -> str:
+    text = f"{_STATUS[outcome.status]:<7} {outcome.main}"
     if outcome.status == "converted":
-        return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s, {len(outcome.warnings)} warnings)"
+        worker = f" on {outcome.worker}" if outcome.worker else ""
+        return f"{text} -> {outcome.message} ({outcome.seconds:.1f} s{worker}, {len(outcome.warnings)} warnings)"
     return f"{text}: {outcome.message.removeprefix(f'{outcome.main}: ')}"  # the line names the file once
 
 

@@ -37,8 +37,9 @@ from .nexus.views import collected_view_hints, write_view_hints
 #: The pynxtools reader of this package and the application definition it writes.
 READER, DEFINITION = "em_plugin", "NXem"
 
-#: ``converted``: written; ``exists``: output present, kept (no ``overwrite``); ``failed``: see the message.
-Status = Literal["converted", "exists", "failed"]
+#: ``converted``: written; ``exists``: output present, kept (no ``overwrite``); ``failed``: see the message;
+#: ``up_to_date``: output present and made from the same inputs and versions (:mod:`.incremental`).
+Status = Literal["converted", "exists", "failed", "up_to_date"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Outcome:
     seconds: float = 0.0
     message: str = ""  # the output path when converted, else why not (one line naming the file)
     warnings: list[str] = field(default_factory=list)  # of a converted file
+    worker: str = ""  # the cluster worker that ran the conversion (``em-plugin convert --scheduler``)
 
     @property
     def main(self) -> Path | None:

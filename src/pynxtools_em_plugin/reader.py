@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pynxtools.dataconverter.readers.base.reader import BaseReader
 
 from .classify import classify
-from .compat import installed_version
 from .compat.pynxtools import release_nxdl_path_cache
 from .eln import eln_entries, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
+from .incremental import programs_used
 from .keys import split_by_tree
 from .mapping.engine import (
     MappedValue,
@@ -32,7 +32,6 @@ from .mapping.engine import (
     load_table,
     personal_keys_for,
     rules_for,
-    tables_for,
     without_personal,
 )
 from .mapping.transforms import TransformContext
@@ -127,7 +126,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     builder.set(f"{ENTRY}/sampleID[sample]/is_simulation", any(e.signal.simulated for e in events))
     builder.set(f"{ENTRY}/definition", "NXem")
     builder.add_default_chain(events)
-    builder.add_programs(_programs(formats, user_tables))
+    builder.add_programs(programs_used(formats, user_tables))
     for path, value in input_entries(inputs, conversion).items():
         builder.set(f"{ENTRY}/{path}", value)
     for path, value in profiling_entries(started, datetime.now(UTC)).items():
@@ -249,17 +248,6 @@ def _gap(value: float | None) -> float:
         return gap_seconds(value)
     except ValueError as exc:
         raise ConversionError(None, str(exc)) from exc
-
-
-def _programs(formats: list[str], user_tables: list[MappingTable]) -> list[tuple[str, str]]:
-    """The converter, its libraries and every mapping table that was applied, with versions."""
-    programs = [
-        (name, installed_version(name, missing="unknown"))
-        for name in ("pynxtools-em-plugin", "pynxtools", "rosettasciio")
-    ]
-    tables = {id(t): t for name in dict.fromkeys(formats) for t in tables_for(name, user_tables)}
-    programs += [(f"mapping table {t.name} ({t.origin})", t.version) for t in tables.values()]
-    return programs
 
 
 def _make_storable(template) -> list[str]:

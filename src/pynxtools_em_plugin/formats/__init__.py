@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from ..errors import ConversionError, UnrecognisedFile
+from ..lazy_imports import deferred_imports
 from ..model import Signal
 from ..parsing import HEAD_SIZE
 from .contract import FormatModule
@@ -133,11 +134,15 @@ def group(detected: Iterable[tuple[FormatModule, Path]], candidates: Iterable[Pa
 
 
 def read_signals(acquisition: Acquisition) -> list[Signal]:
-    """Every signal of an acquisition; a companion given without its main file is refused here."""
+    """Every signal of an acquisition; a companion given without its main file is refused here.
+
+    The format library's module-level imports for large files (``dask.array``...) run only if
+    the file is read lazily (:mod:`..lazy_imports`)."""
     reason = lone_companion_reason(acquisition.format, acquisition.main)
     if reason is not None:
         raise ConversionError(acquisition.main, reason)
-    return acquisition.format.read(acquisition.main, acquisition.companions)
+    with deferred_imports():
+        return acquisition.format.read(acquisition.main, acquisition.companions)
 
 
 def formats_table() -> list[tuple[str, str, str]]:

@@ -1,0 +1,74 @@
+"""Module-level imports that format libraries make for their large-file code paths only, deferred
+until something is used from them.
+
+RosettaSciIO's readers import ``dask.array`` (DigitalMicrograph, through ``rsciio.utils.file``),
+and ``sparse`` (Velox EDS streams) at module level, for reading large files lazily. Importing
+``dask.array`` imports ``sparse`` (and with it ``numba``/``llvmlite``), ``xarray`` (and
+``pandas``) and ``scipy.fft`` just to register their array types: about 1 s of CPU, as much as
+the whole rest of a small file's conversion, which never uses any of them.
+
+Within :func:`deferred_imports` the *first* import of one of :data:`DEFERRED` creates the module
+without running it (:class:`importlib.util.LazyLoader`): ``import dask.array as da`` binds ``da``
+at once, and the module's code runs on first attribute access, i.e. when a large file is really
+read lazily. Nothing changes but when the import is paid. A module imported before (or used
+inside the context) is the real one, as always. (Before Python 3.12 a lazy module must not be
+first used by two threads at once; the first use is the reading thread's, before dask starts any.)
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+#: Modules whose import is deferred to first use within :func:`deferred_imports`.
+DEFERRED: tuple[str, ...] = ("dask.array", "sparse", "xarray", "numba")
+
+_lock = threading.Lock()
+_depth = 0
+
+
+class _DeferringFinder(importlib.abc.MetaPathFinder):
+    """Finds the deferred modules as the normal path finder does, with a lazy loader."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path, target=None):
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+_finder = _DeferringFinder(DEFERRED)
+
+
+@contextmanager
+def deferred_imports() -> Iterator[None]:
+    """Within the context, first imports of :data:`DEFERRED` modules run on first use (re-entrant)."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            sys.meta_path.insert(0, _finder)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                sys.meta_path.remove(_finder)
+
+
+def is_loaded(name: str) -> bool:
+    """Whether module ``name`` was imported and its code has run (not merely deferred)."""
+    module = sys.modules.get(name)
+    return module is not None and not isinstance(module, importlib.util._LazyModule)
