@@ -213,4 +213,5 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "blockfile": ("blockfile", ("test_format_4dstem.py",)),
     "ncem_emd": ("ncem_emd", ("test_format_4dstem.py",)),
     "tvips": ("tvips", ("test_format_4dstem.py",)),
+    "edax": ("edax", ("test_format_edax.py",)),
 }

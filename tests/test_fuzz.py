@@ -76,6 +76,7 @@ SEEDS: dict[str, list[list[str]]] = {
     "blockfile": [["blockfile/test1.blo"]],
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
+    "edax": [["edax/647_leo_edax_test.spc"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {

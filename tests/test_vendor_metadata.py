@@ -62,6 +62,7 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "blockfile": _read("blockfile", lazy=True),
     "ncem_emd": _read("emd", lazy=True),
     "tvips": _read("tvips", lazy=True),
+    "edax": _read("edax", load_all_spc=True),
 }
 
 

@@ -40,6 +40,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "tiff",
     "image",
     "bruker",
+    "edax",
     "phenom",
     "jeol",
     "msa",
