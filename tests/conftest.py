@@ -214,4 +214,5 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "ncem_emd": ("ncem_emd", ("test_format_4dstem.py",)),
     "tvips": ("tvips", ("test_format_4dstem.py",)),
     "edax": ("edax", ("test_format_edax.py",)),
+    "hyperspy": ("hspy", ("test_format_hyperspy.py",)),
 }

@@ -77,6 +77,7 @@ SEEDS: dict[str, list[list[str]]] = {
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
     "edax": [["edax/647_leo_edax_test.spc"]],
+    "hyperspy": [["hspy/example2_v3.1.hspy"], ["zspy/signal1d_10x10-ZipStore.zspy"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {

@@ -46,6 +46,11 @@ def _read_mrc(path: Path, companions: list[Path]) -> list[dict]:
 
 
 #: Format name -> how its library reads the signal dictionaries of an acquisition (main file, companions).
+def _read_hyperspy(path: Path, companions: list[Path]) -> list[dict]:
+    module = "hspy" if path.read_bytes()[:4] == b"\x89HDF" else "zspy"
+    return _read(module, lazy=True)(path, companions)
+
+
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
     "velox": _read("emd", lazy=True),
@@ -63,6 +68,7 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "ncem_emd": _read("emd", lazy=True),
     "tvips": _read("tvips", lazy=True),
     "edax": _read("edax", load_all_spc=True),
+    "hyperspy": _read_hyperspy,
 }
 
 

@@ -49,6 +49,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "mrc",
     "blockfile",
     "ncem_emd",
+    "hyperspy",
     "tvips",
 )
 
