@@ -38,7 +38,8 @@ def spc_header(channels: int = CHANNELS) -> bytes:
     struct.pack_into("<hbbbbbb", header, 16, 2024, 17, 3, 25, 14, 0, 42)  # 2024-03-17 14:25:42
     struct.pack_into("<ih", header, 28, 3840, channels)  # dataStart, numPts
     struct.pack_into("<i", header, 384, 10)  # evPerChan
-    struct.pack_into("<5f", header, 448, 0.0, channels * 0.01, 12.5, 70.0, 34.5)  # start/end keV, live s, tilt, take-off
+    # start and end energy (keV), live time (s), tilt, take-off angle
+    struct.pack_into("<5f", header, 448, 0.0, channels * 0.01, 12.5, 70.0, 34.5)
     struct.pack_into("<f", header, 472, 128.0)  # detReso (eV at Mn K-alpha)
     struct.pack_into("<2f", header, 508, 45.0, 30.0)  # azimuth, elevation
     struct.pack_into("<f", header, 532, 20.0)  # kV
@@ -141,7 +142,8 @@ def test_spd_map_with_its_spc_and_ipr_is_one_calibrated_acquisition(tmp_path, co
     files = sorted(tmp_path.iterdir())
     assert {detect(f) for f in files} == {edax}
     (acquisition,) = group([(edax, f) for f in files], files)
-    assert acquisition.main == spd and sorted(acquisition.companions) == [tmp_path / "map.spc", tmp_path / "map_Img.ipr"]
+    assert acquisition.main == spd
+    assert sorted(acquisition.companions) == [tmp_path / "map.spc", tmp_path / "map_Img.ipr"]
     signal = read_signals(acquisition)[0]
     assert type(signal.data).__module__.startswith("dask")  # memory-mapped, read in blocks when written
     result = convert(*files)
@@ -198,7 +200,9 @@ def test_truncated_or_empty_edax_file_is_one_clear_line(tmp_path, name, cut):
     assert not (tmp_path / "out.nxs").exists()
 
 
-@pytest.mark.parametrize(("name", "cut", "reason"), [("map.spd", 40, "inside its header"), ("cut.spc", 3000, "truncated")])
+@pytest.mark.parametrize(
+    ("name", "cut", "reason"), [("map.spd", 40, "inside its header"), ("cut.spc", 3000, "truncated")]
+)
 def test_edax_file_cut_in_its_header_is_refused(tmp_path, name, cut, reason):
     write_map(tmp_path)
     source = em_file(SPC) if name == "cut.spc" else tmp_path / name

@@ -50,12 +50,18 @@ def write_hspy(path: Path) -> np.ndarray:
             {"name": "Energy", "size": 8, "scale": 0.01, "offset": 0.1, "units": "keV", "navigate": False},
         ],
         "metadata": {
-            "General": {"title": "EDS map", "date": "2023-05-04", "time": "09:08:07", "time_zone": "Europe/Paris",
-                        "authors": "Ann Operator", "FileIO": file_io},
+            "General": {
+                "title": "EDS map",
+                "date": "2023-05-04",
+                "time": "09:08:07",
+                "time_zone": "Europe/Paris",
+                "authors": "Ann Operator",
+                "FileIO": file_io,
+            },
             "Signal": {"signal_type": "EDS_SEM"},
             "Sample": {"elements": np.array(["O", "Fe"])},
             "Acquisition_instrument": {"SEM": sem},
-        },  # fmt: skip
+        },
         "original_metadata": {"Microscope": {"HV": 15.0}},
         "attributes": {"_lazy": False},
         "learning_results": {"decomposition_algorithm": "SVD", "output_dimension": 3},
@@ -163,8 +169,8 @@ def test_a_unit_hyperspy_metadata_does_not_understand_is_reported_not_guessed(tm
     metadata = {"Acquisition_instrument": {"TEM": {"beam_energy": 200.0, "beam_energy_units": "parsecs"}}}
     derived = hyperspy.derived_values(metadata, tmp_path / "x.hspy", warnings)
     assert "beam_energy" not in derived["hyperspy_metadata"]["Acquisition_instrument"]["TEM"]
-    assert warnings == ["x.hspy: metadata Acquisition_instrument/TEM/beam_energy = 200.0 'parsecs': unit not understood; "
-                        "not mapped"]  # fmt: skip
+    expected = "metadata Acquisition_instrument/TEM/beam_energy = 200.0 'parsecs': unit not understood; not mapped"
+    assert warnings == [f"x.hspy: {expected}"]
 
 
 @pytest.mark.parametrize(("name", "cut"), [("bad.zspy", 2000), ("bad.hspy", 6000), ("empty.zspy", 0)])

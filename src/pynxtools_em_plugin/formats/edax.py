@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import BLOCK_BYTES, rows_per_block
+from ..chunking import rows_per_block
 from ..compat.rsciio import element_symbol, reader_logger
 from ..errors import ConversionError
 from ..model import Signal
@@ -199,7 +199,8 @@ def _derived(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _collected(header: dict[str, Any]) -> str | None:
     """``collectDate*``/``collectTime*`` as ``YYYY-MM-DDTHH:MM:SS`` (local time, no zone), if plausible."""
-    keys = ("collectDateYear", "collectDateMon", "collectDateDay", "collectTimeHour", "collectTimeMin", "collectTimeSec")
+    keys = ("collectDateYear", "collectDateMon", "collectDateDay")
+    keys += ("collectTimeHour", "collectTimeMin", "collectTimeSec")
     try:
         year, month, day, hour, minute, second = (int(header[key]) for key in keys)
     except (KeyError, TypeError, ValueError):

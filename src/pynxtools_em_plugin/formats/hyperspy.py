@@ -113,7 +113,8 @@ def _check_zip_store(path: Path) -> None:
         with zipfile.ZipFile(path) as store:
             attributes = json.loads(store.read(".zattrs"))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise ConversionError(path, f"looks like a Zarr zip store but cannot be read: truncated or damaged ({exc})")
+        reason = f"looks like a Zarr zip store but cannot be read: truncated or damaged ({exc})"
+        raise ConversionError(path, reason) from exc
     if not isinstance(attributes, dict) or attributes.get("file_format") not in _FILE_FORMATS:
         raise ConversionError(path, "is a Zarr zip store, but not one written by HyperSpy (no file_format ZSpy)")
 
@@ -151,7 +152,8 @@ def _in_standard_units(node: dict[str, Any], path: Path, warnings: list[str], wh
             result[key] = None
         if result[key] is None:
             del result[key]
-            warnings.append(f"{path.name}: metadata {where}{key} = {value!r} {units!r}: unit not understood; not mapped")
+            reason = f"metadata {where}{key} = {value!r} {units!r}: unit not understood; not mapped"
+            warnings.append(f"{path.name}: {reason}")
     return result
 
 
@@ -244,5 +246,6 @@ def _reshaping(internal: dict[str, Any]) -> list[ProcessingStep]:
         steps.append(ProcessingStep("unfold", f"unfolded from shape {folding.get('original_shape')}"))
     stacking = internal.get("Stacking_history", {})
     if stacking:
-        steps.append(ProcessingStep("stack", f"stacked along axis {stacking.get('axis')} ({stacking.get('step_sizes')})"))
+        described = f"stacked along axis {stacking.get('axis')} ({stacking.get('step_sizes')})"
+        steps.append(ProcessingStep("stack", described))
     return steps
