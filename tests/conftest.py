@@ -215,4 +215,5 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "tvips": ("tvips", ("test_format_4dstem.py",)),
     "edax": ("edax", ("test_format_edax.py",)),
     "hyperspy": ("hspy", ("test_format_hyperspy.py",)),
+    "arina": ("arina", ("test_format_arina.py",)),
 }

@@ -78,6 +78,7 @@ SEEDS: dict[str, list[list[str]]] = {
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
     "edax": [["edax/647_leo_edax_test.spc"]],
     "hyperspy": [["hspy/example2_v3.1.hspy"], ["zspy/signal1d_10x10-ZipStore.zspy"]],
+    "arina": [["arina/test_00_master.h5", "arina/test_00_data_000001.h5", "arina/test_00.h5"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {

@@ -69,6 +69,7 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "tvips": _read("tvips", lazy=True),
     "edax": _read("edax", load_all_spc=True),
     "hyperspy": _read_hyperspy,
+    "arina": _read("arina"),  # an empty tree: formats/arina.py reads the master and side file itself
 }
 
 

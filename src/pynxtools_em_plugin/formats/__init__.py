@@ -50,6 +50,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "blockfile",
     "ncem_emd",
     "hyperspy",
+    "arina",
     "tvips",
 )
 
