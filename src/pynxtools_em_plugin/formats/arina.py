@@ -120,7 +120,8 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
     axes = _axes(data.shape, scan, side)
     metadata = {"master": master, **({"side_file": {_SIDE_GROUP: side}} if side is not None else {})}
     if side is None:
-        warnings.append(f"{path.name}: no side file {side_path.name} beside it: no scan size, pixel size or STEM metadata")
+        lacking = "no scan size, pixel size or STEM metadata"
+        warnings.append(f"{path.name}: no side file {side_path.name} beside it: {lacking}")
     return [
         Signal(
             title=f"{path.stem.removesuffix('_master')} (ARINA 4D-STEM)",
