@@ -9,7 +9,8 @@ tests found each). A separate process therefore first visits every group and
 dataset (external links, i.e. other files, are not followed), reads every
 attribute, the small datasets and the first and last element of the large
 ones, and checks that every dataset's storage lies inside the file and that no
-dataset declares far more data than the file can hold (``_rsciio.MAX_EXPANSION`` times its size, deflate's limit being about 1000). It
+dataset declares far more data than the file can hold (``_rsciio.MAX_EXPANSION``
+times its size, deflate's limit being about 1000). It
 runs under a time limit (``EM_PLUGIN_HDF5_PROBE_SECONDS``, default 30 s) and a
 memory limit; a file it cannot finish is refused with one clear error. Python
 exceptions in the probe are left to the format readers, which report them as
