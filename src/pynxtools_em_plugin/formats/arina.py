@@ -109,11 +109,17 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
 
     if _kind(path) != "master":
         raise ConversionError(path, "is not a Dectris master file")
-    with h5py.File(path, "r") as h5:
-        master = {"entry": _tree(h5["entry"])}
-        links = _data_links(path, h5)
-    side_path = path.with_name(f"{_MASTER.fullmatch(path.name)['stem']}.h5")
-    side = _side_metadata(side_path) if side_path.is_file() else None
+    try:
+        with h5py.File(path, "r") as h5:
+            master = {"entry": _tree(h5["entry"])}
+            links = _data_links(path, h5)
+    except ConversionError:
+        raise
+    except Exception as exc:  # h5py raises KeyError, OSError... on damaged metadata
+        raise ConversionError(path, f"is a damaged Dectris master file ({type(exc).__name__}: {exc})") from exc
+    match = _MASTER.fullmatch(path.name)
+    side_path = path.with_name(f"{match['stem'] if match else path.stem}.h5")
+    side = _side_metadata(side_path) if side_path.is_file() and side_path != path else None
     frames = _frames(path, links)
     warnings: list[str] = []
     data, scan = _shaped(frames, side, path, warnings)
@@ -166,9 +172,9 @@ def _frames(path: Path, links: list[tuple[Path, str]]) -> Any:
     for target, inside in links:
         check_hdf5_structure(target)  # a damaged data file must not hang or crash the HDF5 library
         try:
-            dataset = h5py.File(target, "r")[inside]  # stays open while the array is read
+            dataset = _Frames(target, h5py.File(target, "r")[inside])  # stays open while the array is read
             per_block = max(1, BLOCK_BYTES // max(1, int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize))
-            stack = da.from_array(dataset, chunks=(per_block, -1, -1))
+            stack = da.from_array(dataset, chunks=(per_block, -1, -1), asarray=False)
             np.asarray(stack[-1])  # decode one frame now: a missing filter or a truncated file fails here
         except ConversionError:
             raise
@@ -181,6 +187,22 @@ def _frames(path: Path, links: list[tuple[Path, str]]) -> Any:
     if len({s.shape[1:] for s in stacks}) > 1:
         raise ConversionError(path, "its data files hold frames of different sizes")
     return stacks[0] if len(stacks) == 1 else da.concatenate(stacks)
+
+
+class _Frames:
+    """A data file's frame dataset whose damaged chunks, met while the data is written, end the
+    conversion with one clear error naming the file (the HDF5 filter's error otherwise)."""
+
+    def __init__(self, path: Path, dataset: Any):
+        self.path, self.dataset = path, dataset
+        self.shape, self.dtype, self.ndim = dataset.shape, dataset.dtype, dataset.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        try:
+            return self.dataset[key]
+        except Exception as exc:
+            reason = f"holds frames that cannot be decoded: damaged ({type(exc).__name__}: {exc})"
+            raise ConversionError(self.path, reason) from exc
 
 
 def _shaped(frames: Any, side: dict[str, Any] | None, path: Path, warnings: list[str]) -> tuple[Any, int]:
