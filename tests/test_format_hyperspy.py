@@ -193,3 +193,19 @@ def test_a_zip_that_is_not_a_hyperspy_store_is_refused(tmp_path):
     assert detect(path) is hyperspy
     with pytest.raises(ConversionError, match="not one written by HyperSpy"):
         hyperspy.read(path, [])
+
+
+def test_history_names_models_unfolding_and_stacking():
+    entry = {
+        "metadata": {"_HyperSpy": {"Folding": {"unfolded": True, "original_shape": (4, 5, 10)},
+                                   "Stacking_history": {"axis": 0, "step_sizes": [2, 3]}}},
+        "attributes": {"learning_results": {"bss_algorithm": "sklearn_fastica"}},
+        "models": {"fit_a": {}},
+    }  # fmt: skip
+    steps = [(step.operation, step.description) for step in hyperspy.history(entry)]
+    assert steps == [
+        ("bss", "sklearn_fastica"),
+        ("model", "fitted model 'fit_a'"),
+        ("unfold", "unfolded from shape (4, 5, 10)"),
+        ("stack", "stacked along axis 0 ([2, 3])"),
+    ]

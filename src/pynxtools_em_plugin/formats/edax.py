@@ -132,7 +132,7 @@ def _read_spd(path: Path, companions: list[Path], file_reader: Any) -> Signal:
     shape, itemsize = _spd_layout(path)
     by_suffix = {c.suffix.lower(): c for c in companions}
     chunks = (rows_per_block(shape, itemsize), -1, -1)
-    missing = "/nonexistent"  # RosettaSciIO looks for the file by this name: none given, none read
+    not_given = ""  # RosettaSciIO reads a calibration file only under the name given: none given, none read
     with rsciio_log(reader_logger("edax"), logging.WARNING) as records:
         entry = call_reader(
             path,
@@ -140,8 +140,8 @@ def _read_spd(path: Path, companions: list[Path], file_reader: Any) -> Signal:
             lazily(file_reader, signal_dims=1),
             chunks=chunks,
             load_all_spc=True,
-            spc_fname=str(by_suffix.get(".spc", missing)),
-            ipr_fname=str(by_suffix.get(".ipr", missing)),
+            spc_fname=str(by_suffix.get(".spc", not_given)),
+            ipr_fname=str(by_suffix.get(".ipr", not_given)),
         )[0]
     if ".spc" not in by_suffix:  # RosettaSciIO then numbers the channels from 1
         entry["axes"][-1].update(offset=0, scale=1, units=None, name="channel")
