@@ -14,7 +14,7 @@ import pytest
 
 from conftest import assert_clean_nxem, em_file, resolve_default, run_dataconverter, scalar
 from pynxtools_em_plugin.errors import ConversionError
-from pynxtools_em_plugin.formats import detect, hyperspy
+from pynxtools_em_plugin.formats import Acquisition, detect, hyperspy, read_signals
 
 HSPY_EELS = "hspy/example1_v1.2.hdf5"
 HSPY_DIFFRACTION = "hspy/example2_v3.1.hspy"
@@ -173,14 +173,21 @@ def test_a_unit_hyperspy_metadata_does_not_understand_is_reported_not_guessed(tm
     assert warnings == [f"x.hspy: {expected}"]
 
 
-@pytest.mark.parametrize(("name", "cut"), [("bad.zspy", 2000), ("bad.hspy", 6000), ("empty.zspy", 0)])
-def test_truncated_or_empty_hyperspy_file_is_one_clear_line(tmp_path, name, cut):
-    source = em_file(ZSPY if name.endswith(".zspy") else HSPY_DIFFRACTION)
-    (tmp_path / name).write_bytes(source.read_bytes()[:cut])
+def test_truncated_hspy_file_is_one_clear_line(tmp_path):
+    name = "bad.hspy"
+    (tmp_path / name).write_bytes(em_file(HSPY_DIFFRACTION).read_bytes()[:6000])
     result = run_dataconverter(name, "--output", "out.nxs", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {name}: ")
     assert not (tmp_path / "out.nxs").exists()
+
+
+@pytest.mark.parametrize(("cut", "reason"), [(2000, "truncated or damaged"), (0, "empty")])
+def test_truncated_or_empty_zspy_is_refused(tmp_path, cut, reason):
+    path = tmp_path / "bad.zspy"
+    path.write_bytes(em_file(ZSPY).read_bytes()[:cut])
+    with pytest.raises(ConversionError, match=reason):
+        read_signals(Acquisition(detect(path), path, []))
 
 
 def test_a_zip_that_is_not_a_hyperspy_store_is_refused(tmp_path):
