@@ -108,3 +108,26 @@ def test_truncated_or_empty_data_file_is_refused(tmp_path, cut):
     data.write_bytes(data.read_bytes()[:cut])
     with pytest.raises(ConversionError, match=r"test_00_data_000001\.h5"):
         arina.read(master, [data])
+
+
+def test_frames_of_several_data_files_are_one_scan(tmp_path):
+    """A longer acquisition: the master links one data file per block of frames."""
+    import h5py
+    import hdf5plugin
+
+    master, side = copies(tmp_path, MASTER, SIDE)
+    frames = stored_frames()
+    with h5py.File(master, "a") as h5:
+        del h5["entry/data/data_000001"]
+        for number, part in enumerate((frames[:6], frames[6:]), start=1):
+            name = f"test_00_data_{number:06d}.h5"
+            with h5py.File(tmp_path / name, "w") as data:
+                stack = data.create_dataset("entry/data/data", data=part, chunks=(1, 192, 192), **hdf5plugin.Bitshuffle())
+                stack.attrs["image_nr_low"] = np.uint64(1)
+            h5[f"entry/data/data_{number:06d}"] = h5py.ExternalLink(name, "/entry/data/data")
+    files = sorted(tmp_path.iterdir())
+    (acquisition,) = group([(detect(f), f) for f in files], files)
+    assert len(acquisition.companions) == 3
+    (signal,) = read_signals(acquisition)
+    assert signal.shape == (4, 4, 192, 192)
+    np.testing.assert_array_equal(np.asarray(signal.data), frames.reshape(4, 4, 192, 192))
