@@ -115,14 +115,15 @@ def test_frames_of_several_data_files_are_one_scan(tmp_path):
     import h5py
     import hdf5plugin
 
-    master, side = copies(tmp_path, MASTER, SIDE)
+    master, _ = copies(tmp_path, MASTER, SIDE)
     frames = stored_frames()
     with h5py.File(master, "a") as h5:
         del h5["entry/data/data_000001"]
         for number, part in enumerate((frames[:6], frames[6:]), start=1):
             name = f"test_00_data_{number:06d}.h5"
             with h5py.File(tmp_path / name, "w") as data:
-                stack = data.create_dataset("entry/data/data", data=part, chunks=(1, 192, 192), **hdf5plugin.Bitshuffle())
+                lz4 = hdf5plugin.Bitshuffle()
+                stack = data.create_dataset("entry/data/data", data=part, chunks=(1, 192, 192), **lz4)
                 stack.attrs["image_nr_low"] = np.uint64(1)
             h5[f"entry/data/data_{number:06d}"] = h5py.ExternalLink(name, "/entry/data/data")
     files = sorted(tmp_path.iterdir())
