@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -31,7 +32,6 @@ def copies(folder: Path, *relatives: str) -> list[Path]:
 
 
 def stored_frames() -> np.ndarray:
-    import h5py
     import hdf5plugin  # noqa: F401
 
     with h5py.File(em_file(DATA), "r") as h5:
@@ -112,7 +112,6 @@ def test_truncated_or_empty_data_file_is_refused(tmp_path, cut):
 
 def test_frames_of_several_data_files_are_one_scan(tmp_path):
     """A longer acquisition: the master links one data file per block of frames."""
-    import h5py
     import hdf5plugin
 
     master, _ = copies(tmp_path, MASTER, SIDE)
@@ -132,3 +131,20 @@ def test_frames_of_several_data_files_are_one_scan(tmp_path):
     (signal,) = read_signals(acquisition)
     assert signal.shape == (4, 4, 192, 192)
     np.testing.assert_array_equal(np.asarray(signal.data), frames.reshape(4, 4, 192, 192))
+
+
+def test_frames_are_streamed_block_by_block_into_whole_frame_chunks(tmp_path, monkeypatch):
+    from pynxtools_em_plugin import chunking
+    from pynxtools_em_plugin.conversion import convert
+    from pynxtools_em_plugin.nexus import streaming
+
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(chunking, "BLOCK_BYTES", 192 * 192 * 4 * 4)  # one scan row of 4 frames per block
+    output = tmp_path / "streamed.nxs"
+    outcome = convert([em_file(MASTER), em_file(DATA), em_file(SIDE)], output)
+    assert outcome.status == "converted", outcome.message
+    with h5py.File(output, "r") as h5:
+        written = h5[f"{EVENT}/image1/image_4d/real"]
+        assert written.dtype == np.uint32 and written.compression == "gzip"
+        assert written.chunks[-2:] == (192, 192)
+        np.testing.assert_array_equal(written[()], stored_frames().reshape(4, 4, 192, 192))

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import BLOCK_BYTES
+from .. import chunking
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
 from . import HDF5_MAGIC
@@ -173,7 +173,7 @@ def _frames(path: Path, links: list[tuple[Path, str]]) -> Any:
         check_hdf5_structure(target)  # a damaged data file must not hang or crash the HDF5 library
         try:
             dataset = _Frames(target, h5py.File(target, "r")[inside])  # stays open while the array is read
-            per_block = max(1, BLOCK_BYTES // max(1, int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize))
+            per_block = max(1, chunking.BLOCK_BYTES // max(1, int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize))
             stack = da.from_array(dataset, chunks=(per_block, -1, -1), asarray=False)
             np.asarray(stack[-1])  # decode one frame now: a missing filter or a truncated file fails here
         except ConversionError:
