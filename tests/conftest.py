@@ -80,7 +80,16 @@ class Converted:
         return {_concept(w) for w in self.validation_warnings if MISSING_REQUIRED in w}
 
     def other_validation_problems(self) -> list[str]:
-        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w]
+        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w and not _known_gap(w)]
+
+
+#: Attributes NXem 2025 does not document although NeXus tools read them: an RGB image's
+#: ``@interpretation`` (H5Web and silx show such data as colours, e.g. the EBSD IPF map).
+KNOWN_NXEM_GAPS = (re.compile(r"Attribute \S+/data/@interpretation has no documentation"),)
+
+
+def _known_gap(message: str) -> bool:
+    return any(pattern.search(message) for pattern in KNOWN_NXEM_GAPS)
 
 
 def _concept(message: str) -> str:
@@ -142,6 +151,20 @@ def convert(tmp_path):
     return run
 
 
+@pytest.fixture(scope="module")
+def converted_once(tmp_path_factory):
+    """Each combination of shared files converted once per test module (``converted_once("a/b.h5")``)."""
+    cache = {}
+
+    def run(*relatives: str) -> Converted:
+        if relatives not in cache:
+            inputs = [em_file(r) for r in relatives]
+            cache[relatives] = convert_files(inputs, tmp_path_factory.mktemp("once") / "out.nxs")
+        return cache[relatives]
+
+    return run
+
+
 def nxdata_groups(h5) -> list:
     found = []
     h5.visititems(lambda name, obj: found.append(obj) if obj.attrs.get("NX_class") == "NXdata" else None)
@@ -179,6 +202,8 @@ def assert_clean_nxem(result: Converted, also_lacking: tuple[str, ...] = ()) -> 
             axes = list(group.attrs["axes"])
             assert len(axes) == signal.ndim
             for dim, name in enumerate(axes):
+                if name == ".":  # NeXus: a dimension without axis (an RGB image's colour)
+                    continue
                 assert int(group.attrs[f"{name}_indices"]) == dim
                 assert group[name].shape == (signal.shape[dim],)
                 if name.startswith("axis_"):
@@ -216,4 +241,18 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "edax": ("edax", ("test_format_edax.py",)),
     "hyperspy": ("hspy", ("test_format_hyperspy.py",)),
     "arina": ("arina", ("test_format_arina.py",)),
+    "delmic": ("delmic", ("test_format_cl_logs.py",)),
+    "hamamatsu": ("hamamatsu", ("test_format_cl_logs.py",)),
+    "dens": ("dens", ("test_format_cl_logs.py",)),
+    "impulse": ("impulse", ("test_format_cl_logs.py",)),
+    "pantarhei": ("pantarhei", ("test_format_other.py",)),
+    "semper": ("semper", ("test_format_other.py",)),
+    "ripple": ("ripple", ("test_format_other.py",)),
+    "digitalsurf": ("digitalsurf", ("test_format_other.py",)),
+    "ebsd": ("ebsd", ("test_format_ebsd.py",)),
+    "oxford_ebsp": ("ebsd/oxford_binary", ("test_format_ebsd_patterns.py",)),
+    "edax_up": ("ebsd/edax_binary", ("test_format_ebsd_patterns.py",)),
+    "nordif": (None, ("test_format_ebsd_patterns.py",)),
+    "kikuchipy_h5": (None, ("test_format_ebsd_patterns.py",)),
+    "emsoft_ebsd": (None, ("test_format_ebsd_patterns.py",)),
 }

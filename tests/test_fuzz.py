@@ -79,6 +79,19 @@ SEEDS: dict[str, list[list[str]]] = {
     "edax": [["edax/647_leo_edax_test.spc"]],
     "hyperspy": [["hspy/example2_v3.1.hspy"]],
     "arina": [["arina/test_00_master.h5", "arina/test_00_data_000001.h5", "arina/test_00.h5"]],
+    "delmic": [["delmic/sparc-hyperspectral.h5"]],
+    "hamamatsu": [["hamamatsu/photon_counting.img"]],
+    "dens": [["dens/file1.dens"]],
+    "impulse": [["impulse/StubExperiment_Synchronized data.csv", "impulse/StubExperiment_Metadata.log"]],
+    "pantarhei": [["pantarhei/panta_rhei_sample.prz"]],
+    "semper": [["semper/example_image_2d.unf"], ["semper/example_image_int16.unf"]],
+    "ripple": [
+        ["ripple/test_ripple_sdim-1_ndim-2_float64_meta.rpl", "ripple/test_ripple_sdim-1_ndim-2_float64_meta.raw"]
+    ],
+    "digitalsurf": [["digitalsurf/test_spectrum_compressed.pro"], ["digitalsurf/test_spectral_map.sur"]],
+    "ebsd": [["ebsd/ang/S00.ANG"], ["ebsd/edax_h5ebsd/patterns.h5"]],
+    "oxford_ebsp": [["ebsd/oxford_binary/patterns.ebsp"]],
+    "edax_up": [["ebsd/edax_binary/edax_binary.up2"]],
 }
 #: More seed files for campaigns by hand (``EM_PLUGIN_FUZZ_MORE=1``).
 MORE_SEEDS: dict[str, list[list[str]]] = {
@@ -97,7 +110,13 @@ MORE_SEEDS: dict[str, list[list[str]]] = {
 }
 MORE = os.environ.get("EM_PLUGIN_FUZZ_MORE") == "1"
 #: Made by the tests (no plain PNG/JPEG among the shared files) or shipped with the project.
-GENERATED_SEEDS = {"image": [".png", ".jpg"], "velox": ["example_haadf.emd"]}
+GENERATED_SEEDS = {
+    "image": [".png", ".jpg"],
+    "velox": ["example_haadf.emd"],
+    "nordif": ["Pattern.dat"],
+    "kikuchipy_h5": ["kikuchipy.h5"],
+    "emsoft_ebsd": ["emsoft.h5"],
+}
 
 #: Values written over header words: zero, small, sign bit, all ones, absurd element counts.
 _WORDS_4 = (0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1_000_000)
@@ -231,9 +250,44 @@ def seed_groups(format_name: str, generated: Path) -> list[tuple[Path, ...]]:
     for item in GENERATED_SEEDS.get(format_name, []):
         if item.startswith("."):
             groups.append((write_png(generated, suffix=item),))
+        elif item in _EBSD_SEEDS:
+            groups.append(_EBSD_SEEDS[item](generated))
         else:
             groups.append((EXAMPLES / item,))
     return groups
+
+
+def _nordif_seed(generated: Path) -> tuple[Path, ...]:
+    """A small NORDIF Pattern.dat with its Setting.txt (no NORDIF file among the shared ones)."""
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_nordif
+
+    folder = generated / "nordif"
+    folder.mkdir(exist_ok=True)
+    return write_nordif(folder, np.random.default_rng(5).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8))
+
+
+def _kikuchipy_seed(generated: Path) -> tuple[Path, ...]:
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_kikuchipy_h5ebsd
+
+    patterns = np.random.default_rng(5).integers(0, 255, (2, 3, 10, 12), dtype=np.uint8)
+    return (write_kikuchipy_h5ebsd(generated / "kikuchipy.h5", patterns),)
+
+
+def _emsoft_seed(generated: Path) -> tuple[Path, ...]:
+    import numpy as np
+
+    from test_format_ebsd_patterns import write_emsoft_ebsd
+
+    patterns = np.random.default_rng(5).random((3, 10, 12)).astype(np.float32)
+    return (write_emsoft_ebsd(generated / "emsoft.h5", patterns),)
+
+
+#: Pattern formats of which no file is shared: seed files written by their test module's writers.
+_EBSD_SEEDS = {"Pattern.dat": _nordif_seed, "kikuchipy.h5": _kikuchipy_seed, "emsoft.h5": _emsoft_seed}
 
 
 # ---- workers -------------------------------------------------------------------------

@@ -146,7 +146,12 @@ SUMMARIES = {
     "gatan/2D/test_diffraction_pattern.dm3": (["TEM"], ["Electron diffraction"], ["diffraction"], []),
     "gatan/1D/test-EELS_spectrum.dm3": (["STEM"], ["EELS"], ["spectrum"], []),
     "gatan/1D/test-EDS_spectrum.dm3": (["STEM"], ["EDS"], ["spectrum"], []),
-    "gatan/2D/test-MonarcCL_spectrum-SI.dm4": (["SEM"], ["Cathodoluminescence"], ["spectrum image"], []),
+    "gatan/2D/test-MonarcCL_spectrum-SI.dm4": (
+        ["SEM"],
+        ["Cathodoluminescence (hyperspectral)"],
+        ["spectrum image"],
+        [],
+    ),
     "tiff/FEI-Helios-Ebeam-16bits.tif": (["SEM"], ["SEM imaging"], ["image"], []),
     "tia/64x64_TEM_images_acquire.emi": (["TEM"], ["TEM imaging"], ["image"], []),
     "quantumdetector/001_4x2_6bit.mib": (["STEM"], ["4D-STEM"], ["4D"], []),
@@ -158,6 +163,14 @@ SUMMARIES = {
         ["Co", "Fe", "O"],  # element maps titled Co, Fe, O, Fe-EELS...
     ),
     "protochips/protochips_gas_cell.csv": ([], ["In-situ log"], ["time series"], []),  # the stored label
+    "delmic/sparc-angle-resolved.h5": ([], ["Cathodoluminescence (angle-resolved)"], ["4D", "image"], []),
+    "hamamatsu/photon_counting.img": (
+        [],
+        ["Cathodoluminescence (time-resolved)"],
+        ["spectrum image"],
+        [],
+    ),  # spectra over time
+    "dens/file1.dens": ([], ["In-situ log"], ["time series"], []),
 }
 
 

@@ -28,9 +28,25 @@ DIFFRACTION = "Electron diffraction"
 FOUR_D_STEM = "4D-STEM"
 EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
 IN_SITU_LOG = "In-situ log"
+CL_HYPERSPECTRAL = "Cathodoluminescence (hyperspectral)"
+CL_ANGLE_RESOLVED = "Cathodoluminescence (angle-resolved)"
+CL_TIME_RESOLVED = "Cathodoluminescence (time-resolved)"
+EBSD = "EBSD"  # orientation maps and Kikuchi pattern files
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
 #: The labels that name a technique (searchable in NOMAD).
-TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG)
+TECHNIQUES = (
+    *(f"{mode} imaging" for mode in MODES),
+    DIFFRACTION,
+    EELS,
+    EDS,
+    CL,
+    FOUR_D_STEM,
+    IN_SITU_LOG,
+    CL_HYPERSPECTRAL,
+    CL_ANGLE_RESOLVED,
+    CL_TIME_RESOLVED,
+    EBSD,
+)
 #: Every label :func:`classify` can give.
 LABELS = (*TECHNIQUES, IMAGING)
 
@@ -71,7 +87,8 @@ class Facts:
 
     @property
     def spectral(self) -> bool:
-        return any(kind in _SPECTRAL for kind in self.kinds)
+        """One spectral axis: a spectrum (several make an image, as nexus/nxdata.py lays it out)."""
+        return sum(kind in _SPECTRAL for kind in self.kinds) == 1
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,34 @@ def spectroscopy_of_energy(highest_ev: float | None) -> str | None:
     return CL if highest_ev < CL_MAX_EV else EDS if highest_ev >= EDS_MIN_EV else EELS
 
 
+#: Vendor signal types of angle-resolved CL (Delmic's AR images and E-k spectra, see formats/delmic.py).
+CL_ANGLE_RESOLVED_TYPES = ("CL_AR", "CL_EK")
+#: Signal types of time-resolved luminescence (LumiSpy's, as RosettaSciIO gives them).
+CL_TIME_RESOLVED_TYPES = ("LumiTransient", "LumiTransientSpectrum")
+
+
 # ---- the rules, in the order they are tried ------------------------------------
+def _cl_angle_resolved(f: Facts) -> str | None:
+    return CL_ANGLE_RESOLVED if f.signal_type in CL_ANGLE_RESOLVED_TYPES else None
+
+
+def _cl_time_resolved(f: Facts) -> str | None:
+    streak = AxisKind.TIME in f.kinds and AxisKind.WAVELENGTH in f.kinds
+    return CL_TIME_RESOLVED if streak or f.signal_type in CL_TIME_RESOLVED_TYPES else None
+
+
+def _cl_panchromatic(f: Facts) -> str | None:
+    return CL if f.signal_type == "CL" and not f.spectral else None
+
+
+def _cl_hyperspectral(f: Facts) -> str | None:
+    return CL_HYPERSPECTRAL if AxisKind.WAVELENGTH in f.kinds and AxisKind.SPACE in f.kinds else None
+
+
+def _ebsd(f: Facts) -> str | None:
+    return EBSD if f.signal_type == "EBSD" else None
+
+
 def _in_situ_log(f: Facts) -> str | None:
     return IN_SITU_LOG if f.kinds == (AxisKind.TIME,) else None
 
@@ -190,8 +234,22 @@ def _imaging_unknown(f: Facts) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("ebsd.signal_type", "the format read an EBSD orientation map or Kikuchi patterns", _ebsd),
+    Rule(
+        "cl.angle_resolved",
+        "the signal type names angle-resolved CL (back-focal-plane images, E-k)",
+        _cl_angle_resolved,
+    ),
+    Rule(
+        "cl.time_resolved",
+        "a time and a wavelength axis (streak camera), or a transient-luminescence signal type",
+        _cl_time_resolved,
+    ),
     Rule("log.time_axis", "one time axis: a time series of a sensor (in-situ log)", _in_situ_log),
     Rule("4dstem.rank4", "four dimensions without an energy axis: scan x detector (4D-STEM)", _four_d),
+    Rule(
+        "cl.hyperspectral", "a wavelength axis and a scan (space) axis: a CL spectrum per position", _cl_hyperspectral
+    ),
     Rule("spectrum.wavelength_axis", "a wavelength axis: photon spectrum (CL)", _wavelength),
     Rule(
         "spectrum.signal_type", "an energy axis and the vendor's signal type names the technique", _spectrum_signal_type
@@ -203,6 +261,7 @@ RULES: tuple[Rule, ...] = (
         _spectrum_energy,
     ),
     Rule("spectrum.default", "an energy axis without calibrated range or words: EELS", _spectrum_unknown),
+    Rule("cl.panchromatic", "the signal type is CL, without a spectral axis: a CL intensity map", _cl_panchromatic),
     Rule("diffraction.reciprocal_axes", "two reciprocal-length axes (1/m)", _diffraction_axes),
     Rule("diffraction.operation_mode", "uncalibrated axes and 'diffraction' in the operation mode", _diffraction_mode),
     Rule(

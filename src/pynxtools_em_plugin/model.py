@@ -81,6 +81,7 @@ class Signal:
     warnings: list[str] = field(default_factory=list)
     simulated: bool = False  # computed (e.g. a prismatic simulation), not measured
     history: list[ProcessingStep] = field(default_factory=list)  # processing the file records, oldest first
+    orientation_map: OrientationMap | None = None  # EBSD indexing results read with the signal, else None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -92,3 +93,69 @@ class Signal:
 
     def axis_kinds(self) -> list[AxisKind]:
         return [axis.kind for axis in self.axes]
+
+
+# ---- EBSD orientation maps ----------------------------------------------------------------
+#: How :attr:`OrientationMap.euler` is to be read (every reader converts to it).
+BUNGE_CONVENTION = "Bunge (ZX'Z''): phi1, Phi, phi2 in radians, passive rotation from sample to crystal frame"
+
+
+@dataclass
+class CrystalPhase:
+    """One phase an EBSD map was indexed with, as the vendor file describes it.
+
+    ``point_group`` and ``laue_group`` are Hermann-Mauguin symbols as orix determines them from
+    what the vendor wrote ("432", "6/mmm"...), ``space_group`` the number (1-230) when
+    the file gives it. Lattice lengths keep the vendor's units (``length_units``), angles are
+    in degrees.
+    """
+
+    id: int  # the vendor's phase number in the per-point phase ids (>= 1)
+    name: str
+    space_group: int | None = None
+    point_group: str = ""
+    laue_group: str = ""
+    lattice_lengths: tuple[float, float, float] | None = None
+    lattice_angles: tuple[float, float, float] | None = None  # degrees
+    length_units: str = "angstrom"
+    formula: str = ""
+
+
+@dataclass
+class OrientationMap:
+    """Per-point indexing results of an EBSD scan, in scan order (one entry per point).
+
+    Arrays are one-dimensional over the points (``n``), ``euler`` is (n, 3) in
+    :data:`BUNGE_CONVENTION`; ``phase_id`` holds the ids of :attr:`phases` and 0 for a point
+    not indexed (readers translate vendor codes such as -1). ``x``/``y`` are the beam
+    positions in ``coordinate_units``. ``quality`` keeps every per-point measure the vendor
+    wrote under the vendor's own name (CI, IQ, Fit, BC, BS, MAD, Error...), ``quality_units``
+    the units of those that have one (an angular deviation in degrees or radians).
+    ``grid_type`` is "square" or "hexagonal"; ``shape`` (rows, columns) is the map size
+    (a hexagonal grid's columns are those of its odd rows); steps are the grid's spacings.
+    """
+
+    phases: list[CrystalPhase]
+    phase_id: np.ndarray
+    euler: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    grid_type: str
+    shape: tuple[int, int]
+    step_x: float
+    step_y: float
+    coordinate_units: str = "µm"
+    quality: dict[str, np.ndarray] = field(default_factory=dict)
+    quality_units: dict[str, str] = field(default_factory=dict)  # by vendor name; absent: dimensionless
+    convention: str = BUNGE_CONVENTION
+
+    @property
+    def size(self) -> int:
+        return int(self.phase_id.shape[0])
+
+    @property
+    def is_square(self) -> bool:
+        return self.grid_type == "square"
+
+    def phase_named(self, phase_id: int) -> CrystalPhase | None:
+        return next((phase for phase in self.phases if phase.id == phase_id), None)

@@ -37,6 +37,7 @@ from .mapping.engine import (
 )
 from .mapping.transforms import TransformContext
 from .model import Signal
+from .nexus.ebsd import ebsd_maps
 from .nexus.nxdata import layout_for
 from .nexus.paths import ENTRY
 from .nexus.preview import preview_of
@@ -203,6 +204,7 @@ def _event(
         input_file_name=file_name,
         assumed_timezone=assumed_timezone,
         warnings=(*warnings, *layout_warnings),
+        ebsd=ebsd_maps(signal.orientation_map) if signal.orientation_map is not None else None,
     )
     result = classify(signal, event.settings())
     return replace(event, label=result.label, rule=f"{result.rule.identifier}: {result.rule.description}")

@@ -45,7 +45,7 @@ def reader_logger(module: str) -> str:
     return name
 
 
-for _module in ("jeol", "msa", "protochips"):
+for _module in ("jeol", "msa", "protochips", "hamamatsu", "pantarhei"):
     _uses(f"rsciio.{_module}._api", "_logger")
 
 

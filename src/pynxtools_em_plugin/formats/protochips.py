@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import warnings as python_warnings
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,33 +37,14 @@ import numpy as np
 
 from ..compat.rsciio import reader_logger
 from ..model import AxisKind, Signal
-from ..units import classify_units, parse_unit
+from ..units import classify_units
+from ._insitu import UNIT_NAMES, as_numbers, label_with_units, log_span, not_numbers_note, sensor, value_units
 from ._rsciio import call_reader, rsciio_log, signal_from_rsciio, vendor_tree
 
 NAME = "protochips"
 TITLE = "Protochips in-situ holder log"
 EXTENSIONS = (".csv",)
 
-#: Unit names of the log header as pint reads them.
-_UNITS = {
-    "degrees c": "degC",
-    "degrees k": "K",
-    "kelvin": "K",
-    "torr": "torr",
-    "mbar": "mbar",
-    "pascal": "Pa",
-    "amps": "A",
-    "milliamps": "mA",
-    "volts": "V",
-    "millivolts": "mV",
-    "ohms": "ohm",
-    "watts": "W",
-    "milliseconds": "ms",
-    "seconds": "s",
-    "minutes": "min",
-}
-#: NXsensor/measurement values for the last word of a column name.
-_MEASUREMENTS = {"temperature", "pressure", "current", "voltage", "resistance", "flow", "power"}
 _EXTRAPOLATION_NOTE = "time axis is not uniform"
 
 
@@ -95,14 +76,14 @@ def _time_axis(header: dict[str, Any]) -> dict[str, Any]:
     with explicit values; the core converts them to s."""
     stamps, _ = as_numbers(header["Time axis"]["value"])
     raw_units = str(header["Time axis"].get("units") or "").strip()
-    units = _UNITS.get(raw_units.lower(), raw_units)
+    units = UNIT_NAMES.get(raw_units.lower(), raw_units)
     if classify_units(units) is not AxisKind.TIME:
         units = ""
     return {"name": "time since start", "size": stamps.size, "axis": stamps, "units": units}
 
 
 def _time_notes(header: dict[str, Any], path: Path) -> list[str]:
-    notes = _not_numbers_note(path, "Time", as_numbers(header["Time axis"]["value"])[1])
+    notes = not_numbers_note(path, "Time", as_numbers(header["Time axis"]["value"])[1])
     if _time_axis(header)["units"]:
         return notes
     raw_units = header["Time axis"].get("units")
@@ -115,67 +96,19 @@ def _signal(entry: dict[str, Any], column: str, path: Path, index: int) -> Signa
     entry["axes"] = [_time_axis(header)]
     entry["data"], invalid = as_numbers(entry["data"])
     signal = signal_from_rsciio(entry, path, NAME, context=f"column '{column}' (signal {index})")
-    signal.warnings.extend(_not_numbers_note(path, column, invalid))
+    signal.warnings.extend(not_numbers_note(path, column, invalid))
     signal.derived = _derived(signal, column, units, header)
-    if units:
-        signal.quantity = f"{column.split()[-1]} ({units})"
-        signal.units = units
+    label_with_units(signal, column.split()[-1] if column.split() else column, units)
     return signal
-
-
-def as_numbers(values: Any) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """A logged column as floats, and (row, text) of the cells that are not numbers (stored as NaN).
-
-    NumPy's CSV reader makes a column with one damaged cell a column of text.
-    """
-    array = np.asarray(values)
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64), []
-    numbers = np.full(array.shape, np.nan)
-    invalid = []
-    for row, text in enumerate(array.ravel()):
-        try:
-            numbers.flat[row] = float(text)
-        except (TypeError, ValueError):
-            invalid.append((row, str(text)))
-    return numbers, invalid
-
-
-def _not_numbers_note(path: Path, column: str, invalid: list[tuple[int, str]]) -> list[str]:
-    """One warning per column with cells that are not numbers."""
-    if not invalid:
-        return []
-    row, text = invalid[0]
-    return [
-        f"{path.name}: column '{column}' has {len(invalid)} value(s) that are not numbers, stored as NaN "
-        f"(first: {text!r} at sample {row + 1})"
-    ]
-
-
-def value_units(raw: str) -> str:
-    """A header unit name (``Degrees C``, ``Torr``, ``Amps``...) as a pint unit, or ""."""
-    units = _UNITS.get(raw.strip().lower(), raw.strip())
-    return units if parse_unit(units) is not None else ""
 
 
 def _derived(signal: Signal, column: str, units: str, header: dict[str, Any]) -> dict[str, Any]:
     """Start and end of the log, its notes, and the column as a sensor."""
     result: dict[str, Any] = {"notes": _notes(header.get("Original notes"))}
     start = header.get("Start time")
-    time = signal.axes[0]
     if start is not None:
-        start_time = datetime.fromisoformat(str(np.datetime64(start, "us")))
-        result["start_time"] = start_time.isoformat()
-        if time.kind is AxisKind.TIME and time.size:
-            result["end_time"] = (start_time + timedelta(seconds=float(time.values[-1]))).isoformat()
-    measurement = column.split()[-1].lower() if column.split() else ""
-    sensor: dict[str, Any] = {"name": column}
-    if measurement in _MEASUREMENTS:
-        sensor["measurement"] = measurement
-    values = np.asarray(signal.data, dtype=np.float64)
-    if units and values.size and np.all(np.isfinite(values)):
-        sensor["average"] = {units: float(values.mean())}
-    result["sensor"] = sensor
+        result.update(log_span(datetime.fromisoformat(str(np.datetime64(start, "us"))), signal.axes[0]))
+    result["sensor"] = sensor(column, units, signal.data)
     return result
 
 

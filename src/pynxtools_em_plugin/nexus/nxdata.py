@@ -3,7 +3,10 @@
 NXem names the groups by dimensionality (``image_2d``, ``stack_2d``,
 ``spectrum_3d``...) and the axes ``axis_i`` (fastest, x), ``axis_j``, ``axis_k``,
 ``axis_m`` and ``axis_energy``. A signal with an energy or wavelength axis is a
-spectrum (that axis goes last); anything else is an image.
+spectrum (that axis goes last); anything else is an image. A time x wavelength
+signal (a streak-camera image) is an image too: it is read as one, and the axes of an
+NXspectrum are lengths, not times. So is a signal with more than one spectral axis (e.g.
+a Ripple image whose header gives both axes in eV): no axis of it is a position.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ def layout_for(signal: Signal) -> tuple[NXdataLayout, list[str]]:
     (e.g. a spectrum whose wavelength axis crosses zero, written as an image)."""
     kinds = signal.axis_kinds()
     spectral = [i for i, kind in enumerate(kinds) if kind in _SPECTRAL]
-    if spectral:
+    streak = AxisKind.TIME in kinds and AxisKind.WAVELENGTH in kinds
+    if len(spectral) == 1 and not streak:
         try:
-            return _spectrum_layout(signal, spectral[-1]), []
+            return _spectrum_layout(signal, spectral[0]), []
         except ValueError as exc:  # e.g. a wavelength axis crossing zero
             return _image_layout(signal), [f"{signal.source.name}: {exc}; written as an image with the vendor axes"]
     return _image_layout(signal), []

@@ -34,6 +34,11 @@ def data_group_path(number: int, kind: str, name: str) -> str:
     return f"{event_path(number)}/{concept}[{name}]"
 
 
+def ebsd_roi_path(event_number: int) -> str:
+    """The NXroi_process holding an EBSD map's indexing results (NXem ``roiID/ebsd``)."""
+    return f"{ENTRY}/roiID[roi{event_number}]"
+
+
 def activity_path(number: int) -> str:
     """Template path of a session activity's NXprocess."""
     return f"{ENTRY}/PROCESS[activity{number}]"

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..mapping.engine import MappedValue
 from ..model import Signal
+from .ebsd import EbsdMaps
 from .nxdata import NXdataLayout
 from .paths import data_group_path, event_path
 
@@ -46,6 +47,7 @@ class Event:
     warnings: tuple[str, ...] = ()
     preview: Preview | None = None
     links: dict[str, str] = field(default_factory=dict)  # event-relative path -> HDF5 path of a shared value
+    ebsd: EbsdMaps | None = None  # IPF and phase maps of an EBSD orientation map (nexus/ebsd.py)
 
     @property
     def file_name(self) -> str:

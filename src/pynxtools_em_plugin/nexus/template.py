@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..model import AxisKind, Signal
+from .ebsd import write_ebsd
 from .nxdata import NXdataLayout
 from .paths import (
     ENTRY,
@@ -34,6 +35,7 @@ from .paths import (
     INSTRUMENT,
     MEASUREMENT,
     activity_path,
+    ebsd_roi_path,
     hdf5_path,
     setting_name,
     shared_settings_path,
@@ -76,6 +78,8 @@ class TemplateBuilder:
         self.set(f"{event.path}/@default", event.group_name)
         self.set(f"{event.group_path}/@default", event.layout.nxdata_name)
         self._write_classification(event)
+        if event.ebsd is not None:
+            self._write_ebsd(event)
         if event.preview is not None:
             self._write_preview(event)
 
@@ -169,6 +173,19 @@ class TemplateBuilder:
         if event.assumed_timezone:
             self.set(f"{derived}/assumed_time_zone", event.assumed_timezone)
 
+    def _write_ebsd(self, event: Event) -> None:
+        """The orientation map's indexing results, phases and IPF maps in ``roiN/ebsd`` (:mod:`.ebsd`),
+        N the event's number, its phase map as the event's ``imageID[image_phase_map]``."""
+        source = {"type": "file", "file_name": event.file_name}
+        if event.input_checksum:
+            source |= {"checksum": event.input_checksum, "algorithm": "sha256"}
+        ebsd, phase_map = f"{ebsd_roi_path(event.number)}/ebsd", f"{event.path}/imageID[image_phase_map]"
+        write_ebsd(self._set_compressed, ebsd, phase_map, event.ebsd, event.signal.derived, source)
+
+    def _set_compressed(self, path: str, value: Any, units: str | None = None) -> None:
+        """Like :meth:`set`, large arrays gzip-compressed."""
+        self.set(path, _compressed(value) if isinstance(value, np.ndarray) and value.ndim else value, units)
+
     def _write_classification(self, event: Event) -> None:
         """The technique label as the event's ``type``; the rule that gave it in the data's provenance."""
         if not event.label:
@@ -252,7 +269,8 @@ class TemplateBuilder:
         """``@default`` from the root down to the most informative event."""
         best = max(events, key=lambda e: e.layout.score())
         self.set("/@default", ENTRY_NAME)
-        self.set(f"{ENTRY}/@default", "measurement")
+        maps = [e for e in events if e.ebsd is not None and e.ebsd.ipf]
+        self.set(f"{ENTRY}/@default", f"roi{maps[0].number}" if maps else "measurement")  # the IPF map first
         self.set(f"{MEASUREMENT}/@default", f"event{best.number}")
         return best
 

@@ -220,7 +220,8 @@ def _draft_event(tree: _Tree, event: h5py.Group, shared: list[h5py.Group]) -> _E
     signals = [s for g in groups if (s := _summarize_signal(g, settings)) is not None]
     scanning = settings.scanning or any(s.scanning for s in signals)
     mode = imaging_mode(settings.operation_mode, settings.high_tension_kv, scanning)
-    if mode is None and any(s.technique == FOUR_D_STEM for s in signals):
+    four_d_stem = _stored_label(event) in (None, FOUR_D_STEM)  # not a 4D angle-resolved CL map
+    if mode is None and four_d_stem and any(s.technique == FOUR_D_STEM for s in signals):
         mode = "STEM"
     return _EventDraft(event, mode, signals)
 
