@@ -128,19 +128,10 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
     if side is None:
         lacking = "no scan size, pixel size or STEM metadata"
         warnings.append(f"{path.name}: no side file {side_path.name} beside it: {lacking}")
-    return [
-        Signal(
-            title=f"{path.stem.removesuffix('_master')} (ARINA 4D-STEM)",
-            data=data,
-            axes=axes,
-            source=path,
-            format_name=NAME,
-            metadata=metadata,
-            quantity="counts",
-            context="entry/data",
-            warnings=warnings,
-        )
-    ]
+    title = f"{path.stem.removesuffix('_master')} (ARINA 4D-STEM)"
+    signal = Signal(title, data, axes, path, NAME, metadata, quantity="counts", context="entry/data")
+    signal.warnings.extend(warnings)
+    return [signal]
 
 
 def _data_links(path: Path, h5: Any) -> list[tuple[Path, str]]:
