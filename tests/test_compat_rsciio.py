@@ -148,6 +148,11 @@ def test_parse_jeol_tree_gives_the_project_and_image_keys_we_read():
 
 
 # ---- msa ------------------------------------------------------------------------------
+def test_element_symbols_by_atomic_number():
+    assert [compat.element_symbol(z) for z in (8, 27, 16)] == ["O", "Co", "S"]
+    assert compat.element_symbol(0) is None
+
+
 def test_msa_numeric_keywords():
     numeric = compat.msa_numeric_keywords()
     assert {"BEAMKV", "XPERCHAN", "OFFSET", "LIVETIME"} <= numeric

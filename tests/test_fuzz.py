@@ -76,6 +76,9 @@ SEEDS: dict[str, list[list[str]]] = {
     "blockfile": [["blockfile/test1.blo"]],
     "ncem_emd": [["ncem_emd/example_image.emd"]],
     "tvips": [["tvips/test_tvips_2345_000.tvips"]],
+    "edax": [["edax/647_leo_edax_test.spc"]],
+    "hyperspy": [["hspy/example2_v3.1.hspy"]],
+    "arina": [["arina/test_00_master.h5", "arina/test_00_data_000001.h5", "arina/test_00.h5"]],
     "delmic": [["delmic/sparc-hyperspectral.h5"]],
     "hamamatsu": [["hamamatsu/photon_counting.img"]],
     "dens": [["dens/file1.dens"]],
@@ -103,6 +106,7 @@ MORE_SEEDS: dict[str, list[list[str]]] = {
     "jeol": [["jeol/Sample/00_View000/View000_0000004.map"]],
     "quantumdetector": [["quantumdetector/001_4x2_6bit.mib"]],
     "ncem_emd": [["ncem_emd/Si100_3D.emd"]],
+    "hyperspy": [["zspy/signal1d_10x10-ZipStore.zspy"]],
 }
 MORE = os.environ.get("EM_PLUGIN_FUZZ_MORE") == "1"
 #: Made by the tests (no plain PNG/JPEG among the shared files) or shipped with the project.

@@ -105,6 +105,23 @@ def test_lookup_and_constant_value():
     assert values == {"operation_mode": "STEM", "program": "Velox"}
 
 
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("DIFFRACTION", ("camera_length", "mm")), (" diffraction ", ("camera_length", "mm")),
+     ("IMAGING", ("magnification", None)), (None, ("magnification", None))],
+)  # fmt: skip
+def test_when_condition_picks_the_meaning_of_a_value_by_another_key(mode, expected):
+    """DM's indicated magnification is a camera length in diffraction mode (an absent mode: imaging)."""
+    rules = [
+        {"src": "mag", "dst": "magnification", "when": {"key": "mode", "not_in": ["DIFFRACTION"]}},
+        {"src": "mag", "dst": "camera_length", "src_unit": "mm", "when": {"key": "mode", "in": ["Diffraction"]}},
+    ]
+    tree = {"mag": 320.0} if mode is None else {"mag": 320.0, "mode": mode}
+    (value,) = apply(rules, tree).values
+    assert (value.path, value.units) == expected
+    assert value.value == pytest.approx(320.0)
+
+
 def test_user_table_overrides_shipped_rules():
     user = parse_table(
         table(
@@ -132,6 +149,8 @@ def test_user_table_overrides_shipped_rules():
         ({"src": "a", "dst": "x", "src_unit": "V", "dst_unit": "m"}, "cannot convert 'V' into 'm'"),
         ({"src": "a", "dst": "x", "transform": "eval"}, "unknown transform 'eval'"),
         ({"src": "a", "dst": "x", "colour": "red"}, "Additional properties are not allowed"),
+        ({"src": "a", "dst": "x", "when": {"key": "m", "in": ["D"], "not_in": ["I"]}}, "entry 1 (dst 'x'), when"),
+        ({"src": "a", "dst": "x", "when": {"key": "m"}}, "entry 1 (dst 'x'), when"),
     ],
 )
 def test_bad_table_error_names_table_and_entry(broken, expected):

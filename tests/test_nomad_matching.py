@@ -51,6 +51,10 @@ def _copy(tmp_path: Path, *relative: str) -> list[Path]:
         "tvips/test_tvips_2345_000.tvips",
         "protochips/protochips_gas_cell.csv",
         "jeol/rawdata.ASW",
+        "edax/647_leo_edax_test.spc",
+        "hspy/example2_v3.1.hspy",
+        "zspy/signal1d_10x10-ZipStore.zspy",
+        "arina/test_00_master.h5",
     ],
 )
 def test_vendor_files_are_claimed(relative):
@@ -102,6 +106,13 @@ def test_companions_are_not_claimed_and_are_read_with_their_main_file(tmp_path):
     fmt, companions, eln = conversion_inputs(emi)
     assert fmt.NAME == "tia" and companions == [ser1, ser2] and eln == []
     assert conversion_inputs(mib)[1] == [hdr]
+
+
+def test_companions_of_the_same_ending_are_not_claimed(tmp_path):
+    """A Dectris master's data and side files end in .h5 like the master."""
+    master, data, side = _copy(tmp_path, "arina/test_00_master.h5", "arina/test_00_data_000001.h5", "arina/test_00.h5")
+    assert [claims(p) for p in (master, data, side)] == [True, False, False]
+    assert sorted(conversion_inputs(master)[1]) == [side, data]
 
 
 def test_lone_companion_is_claimed_so_its_entry_says_what_is_missing(tmp_path):

@@ -236,3 +236,31 @@ def test_example_eln_fills_sample_and_users(convert):
         assert user["identifier_orcid"].attrs["type"] == "ORCID"
         assert h5["entry1/sample/atom_types"][()] == b"Sr, Ti, O"
         assert h5["entry1/sample/thickness"].attrs["units"] == "nm"
+
+
+def test_velox_stem_magnification_from_custom_properties(convert):
+    with convert(em_file("velox/Test SI 16x16 215 kx.emd")).h5() as h5:
+        event = h5["entry1/measurement/event1"]
+        assert scalar(h5, f"{event.name}/instrument/optics/magnification") == (225000.0, None)
+
+
+def test_gatan_diffraction_indicated_magnification_is_camera_length(convert):
+    with convert(em_file("gatan/2D/test_diffraction_pattern.dm3")).h5() as h5:
+        optics = h5["entry1/measurement/event1/instrument/optics"]
+        assert scalar(h5, f"{optics.name}/camera_length") == (pytest.approx(320.0), "mm")
+        assert "magnification" not in optics
+
+
+def test_gatan_imaging_indicated_magnification_stays_magnification(convert):
+    with convert(em_file("gatan/2D/test_STEM_image.dm3")).h5() as h5:
+        optics = h5["entry1/measurement/event1/instrument/optics"]
+        assert "magnification" in optics and optics["magnification"][()] > 0
+
+
+def test_gatan_spectrum_image_start_time_with_assumed_zone(convert, monkeypatch):
+    monkeypatch.setenv("EM_PLUGIN_TIMEZONE", "Europe/Berlin")
+    with convert(em_file("gatan/3D/EELS_SI.dm4")).h5() as h5:
+        event = "entry1/measurement/event1"
+        assert scalar(h5, f"{event}/start_time")[0] == "2019-05-14T20:50:13+02:00"
+        assert scalar(h5, f"{event}/end_time")[0] == "2019-05-14T21:00:58+02:00"
+        assert scalar(h5, f"{event}/derived_metadata/assumed_time_zone")[0] == "Europe/Berlin"

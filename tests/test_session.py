@@ -31,8 +31,8 @@ SESSION = [
     ("velox/fei_example_tem_stack.emd", None),  # 2019-12-05T10:03:44, 300 kV
     ("quantumdetector/001_4x2_6bit.mib", None),  # 2021-05-07T16:51:10
     ("quantumdetector/001_4x2_6bit.hdr", None),
-    ("gatan/3D/EELS_SI.dm4", "2030-01-01T10:00:00+00:00"),  # no vendor time
-    ("gatan/2D/test-1.dm4", "2030-01-01T10:01:00+00:00"),
+    ("gatan/3D/EELS_SI.dm4", None),  # 2019-05-14T20:50:13 (SI/Acquisition start)
+    ("gatan/2D/test-1.dm4", "2030-01-01T10:01:00+00:00"),  # no vendor time
     ("gatan/1D/test-1.dm3", "2030-01-01T12:01:00+00:00"),
 ]
 #: Expected events in time order: (source file, technique label, rule id).
@@ -43,16 +43,16 @@ ORDER = [
     ("test_STEM_image.dm3", "STEM imaging", "imaging.mode"),
     ("test-EELS_spectrum.dm3", "EELS", "spectrum.signal_type"),
     ("test-EDS_spectrum.dm3", "EDS", "spectrum.signal_type"),
+    ("EELS_SI.dm4", "EELS", "spectrum.signal_type"),
     ("fei_example_tem_stack.emd", "TEM imaging", "imaging.mode"),
     ("001_4x2_6bit.mib", "4D-STEM", "4dstem.rank4"),
-    ("EELS_SI.dm4", "EELS", "spectrum.signal_type"),
     ("test-1.dm4", "Imaging", "imaging.unknown_mode"),
     ("test-1.dm3", "Imaging", "imaging.unknown_mode"),
 ]
 #: Event numbers per activity for a 300 s and a 6 h gap.
 ACTIVITIES = {
-    300: [[1], [2, 3, 4, 5, 6], [7], [8], [9], [10], [11], [12], [13, 14], [15]],
-    21600: [[1], [2, 3, 4, 5, 6], [7], [8, 9, 10], [11], [12], [13, 14, 15]],
+    300: [[1], [2, 3, 4, 5, 6], [7], [8], [9], [10], [11], [12], [13], [14], [15]],
+    21600: [[1], [2, 3, 4, 5, 6], [7], [8, 9, 10], [11], [12], [13], [14, 15]],
 }
 #: Events without an electron column (in-situ logs, uncalibrated test images).
 NO_COLUMN = (r"measurement/event\d+/instrument/ebeam_column",)
@@ -98,7 +98,7 @@ def test_session_record_through_the_reader(tmp_path, convert, monkeypatch):
     monkeypatch.setenv("EM_PLUGIN_SESSION_GAP", "300")
     result = convert(*inputs(folder))
     assert_clean_nxem(result, also_lacking=NO_COLUMN)
-    assert any("EELS_SI.dm4: no acquisition time" in w and "modification time" in w for w in result.conversion_warnings)
+    assert any("test-1.dm4: no acquisition time" in w and "modification time" in w for w in result.conversion_warnings)
     with result.h5() as h5:
         events = events_of(h5)
         sources = [
@@ -114,10 +114,10 @@ def test_session_record_through_the_reader(tmp_path, convert, monkeypatch):
             assert note["type"][()].decode() == label
             assert note["description"][()].decode().startswith(f"technique rule {rule}: ")
         assert activities_of(h5) == ACTIVITIES[300]
-        last = h5["entry1/activity9"]
-        assert last["date"][()].decode() == "2030-01-01T10:00:00+00:00"
-        assert "modification time" in last["event13/description"][()].decode()
-        assert "techniques: EELS, Imaging" in last["summary/description"][()].decode()
+        last = h5["entry1/activity10"]
+        assert last["date"][()].decode() == "2030-01-01T10:01:00+00:00"
+        assert "modification time" in last["event14/description"][()].decode()
+        assert "techniques: Imaging" in last["summary/description"][()].decode()
 
 
 def test_session_previews_are_small_and_shown_by_default(tmp_path, convert):
@@ -128,9 +128,9 @@ def test_session_previews_are_small_and_shown_by_default(tmp_path, convert):
         2: ("image_preview/image_1d", (1647,)),  # 3293 log points, block means of 2
         7: ("image_preview/image_2d", (236, 256)),  # 471 x 512 SEM image, blocks of 2 x 2
         9: ("spectrum_preview/spectrum_0d", (2048,)),
-        11: ("image_preview/image_2d", (3, 3)),  # mean frame of 2 x 3 x 3
-        12: ("image_preview/image_2d", (2, 4)),  # virtual image of a 2 x 4 scan of 256 x 256 frames
-        13: ("spectrum_preview/spectrum_0d", (2048,)),  # sum spectrum of a 2 x 2 spectrum image
+        11: ("spectrum_preview/spectrum_0d", (2048,)),  # sum spectrum of a 2 x 2 spectrum image
+        12: ("image_preview/image_2d", (3, 3)),  # mean frame of 2 x 3 x 3
+        13: ("image_preview/image_2d", (2, 4)),  # virtual image of a 2 x 4 scan of 256 x 256 frames
     }
     with result.h5() as h5:
         for number, (path, shape) in expected.items():
@@ -139,12 +139,12 @@ def test_session_previews_are_small_and_shown_by_default(tmp_path, convert):
             assert event.attrs["default"] == path.split("/")[0]
             signal = group[group.attrs["signal"]]
             assert signal.shape == shape
-        full = h5["entry1/measurement/event12/image1/image_4d/real"][()]
-        virtual = h5["entry1/measurement/event12/image_preview/image_2d/real"][()]
+        full = h5["entry1/measurement/event13/image1/image_4d/real"][()]
+        virtual = h5["entry1/measurement/event13/image_preview/image_2d/real"][()]
         np.testing.assert_allclose(virtual, full.sum(axis=(2, 3)))
-        si = h5["entry1/measurement/event13/spectrum1/spectrum_2d/intensity"][()]
+        si = h5["entry1/measurement/event11/spectrum1/spectrum_2d/intensity"][()]
         np.testing.assert_allclose(
-            h5["entry1/measurement/event13/spectrum_preview/spectrum_0d/intensity"][()], si.sum((0, 1))
+            h5["entry1/measurement/event11/spectrum_preview/spectrum_0d/intensity"][()], si.sum((0, 1))
         )
         axis = h5["entry1/measurement/event7/image_preview/image_2d/axis_i"]
         assert axis.attrs["units"] == h5["entry1/measurement/event7/image1/image_2d/axis_i"].attrs["units"]

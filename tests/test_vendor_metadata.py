@@ -74,7 +74,13 @@ def _read_kikuchipy(plugin: str) -> Callable[[Path, list[Path]], list[dict]]:
 #: Pattern formats without a shared file: test_format_ebsd_patterns.py writes them.
 _SYNTHETIC_EBSD = {"nordif", "kikuchipy_h5", "emsoft_ebsd"}
 
+
 #: Format name -> how its library reads the signal dictionaries of an acquisition (main file, companions).
+def _read_hyperspy(path: Path, companions: list[Path]) -> list[dict]:
+    module = "hspy" if path.read_bytes()[:4] == b"\x89HDF" else "zspy"
+    return _read(module, lazy=True)(path, companions)
+
+
 LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "gatan": _read("digitalmicrograph"),
     "velox": _read("emd", lazy=True),
@@ -91,6 +97,9 @@ LIBRARY_TREES: dict[str, Callable[[Path, list[Path]], list[dict]]] = {
     "blockfile": _read("blockfile", lazy=True),
     "ncem_emd": _read("emd", lazy=True),
     "tvips": _read("tvips", lazy=True),
+    "edax": _read("edax", load_all_spc=True),
+    "hyperspy": _read_hyperspy,
+    "arina": _read("arina"),  # an empty tree: formats/arina.py reads the master and side file itself
     "delmic": _read("delmic", signal="all"),
     "hamamatsu": _read("hamamatsu"),
     "dens": _read_dens,

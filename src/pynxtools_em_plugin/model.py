@@ -51,6 +51,18 @@ class Axis:
         return int(self.values.shape[0])
 
 
+@dataclass(frozen=True)
+class ProcessingStep:
+    """One step of the processing history a file records (HyperSpy's load/save log, a decomposition...).
+
+    Written as a note of the data's provenance (``imageN/process/history_stepK``).
+    """
+
+    operation: str  # what was done, e.g. "save", "decomposition"
+    description: str  # by which program, with which parameters
+    date: str = ""  # ISO 8601 with its zone; "" when the file does not record it
+
+
 @dataclass
 class Signal:
     """One data set of a vendor file, with axes in array-dimension order."""
@@ -68,6 +80,7 @@ class Signal:
     context: str = ""  # where in the file the signal sits (dataset path, index)
     warnings: list[str] = field(default_factory=list)
     simulated: bool = False  # computed (e.g. a prismatic simulation), not measured
+    history: list[ProcessingStep] = field(default_factory=list)  # processing the file records, oldest first
     orientation_map: OrientationMap | None = None  # EBSD indexing results read with the signal, else None
 
     @property

@@ -213,6 +213,15 @@ def msa_numeric_keywords() -> frozenset[str]:
     return frozenset(name for name, spec in keywords.items() if spec.get("dtype") is float)
 
 
+# ---- elements (msa: EDAX '##Elements'; edax) ------------------------------------------------
+_uses("rsciio.utils._elements", "atomic_number2name")
+
+
+def element_symbol(atomic_number: int) -> str | None:
+    """The chemical symbol of an atomic number (RosettaSciIO's periodic table), or None."""
+    return private("rsciio.utils._elements", "atomic_number2name").get(int(atomic_number))
+
+
 # ---- quantumdetector -----------------------------------------------------------------------
 for _name in ("MIBProperties", "parse_hdr_file", "parse_timestamps"):
     _uses("rsciio.quantumdetector._api", _name)

@@ -6,10 +6,11 @@ longer add up, allocates whatever a damaged chunk index declares, and can
 crash. Inside the C library none of this can be interrupted, so a damaged Velox
 or Berkeley EMD file could hang the converter or exhaust the memory (the fuzz
 tests found each). A separate process therefore first visits every group and
-dataset, reads every attribute, the small datasets and the first and last
-element of the large ones, and checks that every dataset's storage lies inside
-the file and that no dataset declares far more data than the file can hold
-(``_rsciio.MAX_EXPANSION`` times its size, deflate's limit being about 1000). It
+dataset (external links, i.e. other files, are not followed), reads every
+attribute, the small datasets and the first and last element of the large
+ones, and checks that every dataset's storage lies inside the file and that no
+dataset declares far more data than the file can hold (``_rsciio.MAX_EXPANSION``
+times its size, deflate's limit being about 1000). It
 runs under a time limit (``EM_PLUGIN_HDF5_PROBE_SECONDS``, default 30 s) and a
 memory limit; a file it cannot finish is refused with one clear error. Python
 exceptions in the probe are left to the format readers, which report them as
@@ -127,6 +128,8 @@ def _walk(group: Any, seen: set[int], size: int) -> None:
         return
     for name in names:
         try:
+            if isinstance(group.get(name, getlink=True), h5py.ExternalLink):
+                continue  # another file (a Dectris master's data files): probed on its own when read
             node = group[name]
             identity = hash(node.id)
         except Exception:

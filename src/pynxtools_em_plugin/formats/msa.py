@@ -13,7 +13,12 @@ things are added or corrected here:
   one per spelling. ``MAGCAM`` is a magnification in imaging and a camera
   length (mm) in diffraction: it is split by ``OPERMODE`` into
   ``MAGNIFICATION`` or ``CAMERA_LENGTH``; ``BEAMDIAM`` also gives the probe
-  semi-axes (half the diameter each) that NXem asks for.
+  semi-axes (half the diameter each) that NXem asks for. EDAX writes its own
+  ``##`` keywords (``##Tilt Angle``, ``##TakeOff Angle``, ``##RESO (MnKa)``,
+  ``##EDAX Detector``...), which RosettaSciIO keeps under their names; they
+  arrive upper-cased (``TILT ANGLE``) and the mapping table puts them where their
+  ISO equivalents go. ``##Elements`` lists atomic numbers: ``ATOM_TYPES`` holds
+  their chemical symbols.
 * The x unit: RosettaSciIO passes ``#XUNITS`` through, and ISO 22029:2022 writes
   it as ``"Energy Loss (eV)"``; the unit is the text in parentheses (and
   ``KeV`` means keV). Without this the energy axis would be uncalibrated.
@@ -37,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compat.rsciio import msa_numeric_keywords, reader_logger
+from ..compat.rsciio import element_symbol, msa_numeric_keywords, reader_logger
 from ..errors import ConversionError
 from ..model import Signal
 from ..units import convert_values, parse_unit
@@ -155,6 +160,7 @@ def normalised_keywords(keywords: dict[str, Any], path: Path, warnings: list[str
                 continue
         result.setdefault(name, value)
     _split_magcam(result)
+    _edax_elements(result)
     if _is_number(result.get("BEAMDIAM")):
         radius = float(result["BEAMDIAM"]) / 2
         result["PROBE_SEMIAXES"] = np.array([radius, radius])
@@ -170,6 +176,16 @@ def _split_magcam(result: dict[str, Any]) -> None:
         result["MAGNIFICATION"] = result["MAGCAM"]
     elif mode in _DIFFRACTION_MODES:
         result["CAMERA_LENGTH"] = result["MAGCAM"]
+
+
+def _edax_elements(result: dict[str, Any]) -> None:
+    """EDAX's ``##Elements : 8,27,16`` (atomic numbers) as ``ATOM_TYPES = "Co, O, S"``."""
+    items = [item.strip() for item in str(result.get("ELEMENTS", "")).split(",") if item.strip()]
+    if not items or not all(item.isdigit() for item in items):
+        return
+    symbols = [element_symbol(int(item)) for item in items]
+    if all(symbols):
+        result["ATOM_TYPES"] = ", ".join(sorted(symbols))
 
 
 def _is_number(value: Any) -> bool:

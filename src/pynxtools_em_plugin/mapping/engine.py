@@ -29,6 +29,28 @@ _REFERENCE = re.compile(r"\{([^{}]+)\}")
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A rule's ``when``: another vendor key has (``negate`` False) or has not one of ``values``."""
+
+    key: str
+    values: tuple[str, ...]
+    negate: bool = False
+
+    def holds(self, tree: Any, derived: Any) -> bool:
+        """Text compared without case and blanks; an absent key satisfies ``not_in`` only."""
+        value = lookup_in(tree, derived, self.key)
+        present = value is not MISSING and value is not None
+        matches = present and _condition_text(value) in self.values
+        return not matches if self.negate else matches
+
+
+def _condition_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip().casefold()
+
+
+@dataclass(frozen=True)
 class Rule:
     """One validated mapping entry."""
 
@@ -41,6 +63,7 @@ class Rule:
     args: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     skip_values: tuple[Any, ...] = ()
     constant: Any = MISSING
+    when: Condition | None = None
     origin: str = ""  # "table name, entry N" for messages
 
 
@@ -153,8 +176,18 @@ def _rule_from_entry(entry: dict[str, Any], origin: str) -> Rule:
         args=dict(entry.get("args", {})),
         skip_values=tuple(entry.get("skip_values", ())),
         constant=entry.get("value", MISSING),
+        when=_condition(entry.get("when")),
         origin=origin,
     )
+
+
+def _condition(when: dict[str, Any] | None) -> Condition | None:
+    """A rule's ``when`` (schema: ``key`` and exactly one of ``in`` / ``not_in``)."""
+    if when is None:
+        return None
+    negate = "not_in" in when
+    values = tuple(_condition_text(v) for v in when["not_in" if negate else "in"])
+    return Condition(when["key"], values, negate)
 
 
 def rules_for(format_name: str, user_tables: list[MappingTable]) -> list[Rule]:
@@ -223,7 +256,7 @@ def apply_rules(
     filled: set[tuple[str, str]] = set()
     for rule in rules:
         target = (rule.scope, rule.dst)
-        if target in filled:
+        if target in filled or (rule.when is not None and not rule.when.holds(tree, derived)):
             continue
         keys = [resolve_key(tree, key, derived) for key in rule.src]
         if any(key is None for key in keys):

@@ -156,6 +156,13 @@ class TemplateBuilder:
         detector = event.value("instrument/detectorID[detector]/local_name")
         if detector is not None:
             self.set(f"{process}/detector_identifier", str(detector))
+        for index, step in enumerate(signal.history, start=1):
+            note = f"{process}/NOTE[history_step{index}]"
+            self.set(f"{note}/type", step.operation)
+            self.set(f"{note}/description", step.description)
+            self.set(f"{note}/sequence_index", np.int64(index))
+            if step.date:
+                self.set(f"{note}/date", step.date)
 
     def _write_vendor_metadata(self, event: Event) -> None:
         """The vendor tree as the format library read it, as JSON next to the data; apart from it,

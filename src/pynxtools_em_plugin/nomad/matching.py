@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ConversionError
-from ..formats import companions_of, detect, group, has_companions, nomad_claims
+from ..formats import companions_of, detect, group, has_companions, lone_companion_reason, nomad_claims
 from ..formats.contract import FormatModule
 
 #: How many folders above a file may hold the main file it belongs to (JEOL: ASW/Sample/View/file).
@@ -79,16 +79,19 @@ def _detect(path: str, mtime_ns: int, size: int) -> FormatModule | None:
 def is_companion_of_another(path: Path, fmt: FormatModule) -> bool:
     """Whether a file nearby, of the same format, reads ``path`` as its companion.
 
-    Companions always have another ending than their main file (``.ser``/``.emi``,
+    Companions mostly have another ending than their main file (``.ser``/``.emi``,
     ``.hdr``/``.mib``, ``.txt``/``.mrc``, ``.img``/``.ASW``): with folder listings cached
-    and grouped by ending, a folder of thousands of images costs one listing.
+    and grouped by ending, a folder of thousands of images costs one listing. Files of
+    the same ending are looked at only for a file that holds no data of its own (a
+    Dectris ``_data_``/side ``.h5`` next to its ``_master.h5``).
     """
     if not has_companions(fmt):
         return False
     suffix = path.suffix.lower()
+    same_ending = lone_companion_reason(fmt, path) is not None
     for folder in [path.parent, *list(path.parent.parents)[:MAX_LEVELS_UP]]:
         for ending, others in _files_by_suffix(folder).items():
-            if ending == suffix:
+            if ending == suffix and not same_ending:
                 continue
             for other in others:
                 if detect_cached(other) is fmt and path in companions_of(fmt, other, [path]):
