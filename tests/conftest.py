@@ -80,15 +80,15 @@ class Converted:
         return {_concept(w) for w in self.validation_warnings if MISSING_REQUIRED in w}
 
     def other_validation_problems(self) -> list[str]:
-        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w and not _known_gap(w)]
+        return [w for w in self.validation_warnings if MISSING_REQUIRED not in w and not known_gap(w)]
 
 
-#: Attributes NXem 2025 does not document although NeXus tools read them: an RGB image's
-#: ``@interpretation`` (H5Web and silx show such data as colours, e.g. the EBSD IPF map).
-KNOWN_NXEM_GAPS = (re.compile(r"Attribute \S+/data/@interpretation has no documentation"),)
+#: Attributes NXem 2025 does not document although NeXus tools read them: a signal's
+#: ``@interpretation`` (image, spectrum, rgb-image: how H5Web and silx first draw it, nexus/views.py).
+KNOWN_NXEM_GAPS = (re.compile(r"Attribute \S+/@interpretation has no documentation"),)
 
 
-def _known_gap(message: str) -> bool:
+def known_gap(message: str) -> bool:
     return any(pattern.search(message) for pattern in KNOWN_NXEM_GAPS)
 
 

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, resolve_default, run_dataconverter, scalar
+from conftest import assert_clean_nxem, em_file, full_data, run_dataconverter, scalar
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import Acquisition, arina, detect, group, read_signals
 
@@ -49,7 +49,7 @@ def test_master_data_and_side_file_are_one_4d_stem_acquisition(convert):
     result = convert(*files)
     assert_clean_nxem(result, also_lacking=NO_STAGE)
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name.endswith("image_4d")
         np.testing.assert_array_equal(cube["real"][()], stored_frames().reshape(4, 4, 192, 192))
         assert [cube["axis_m"].attrs.get("units"), cube["axis_i"].attrs.get("units")] == ["nm", None]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, resolve_default, run_dataconverter, scalar
+from conftest import assert_clean_nxem, em_file, full_data, run_dataconverter, scalar
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import Acquisition, detect, edax, group, msa, read_signals
 
@@ -81,7 +81,7 @@ def test_spc_spectrum_energy_axis_and_settings(convert):
     result = convert(em_file(SPC))
     assert_clean_nxem(result, also_lacking=NO_POSITION)
     with result.h5() as h5:
-        spectrum = resolve_default(h5)
+        spectrum = full_data(h5)
         assert spectrum.name.endswith("spectrum_0d")
         assert spectrum["intensity"].shape == (4096,)
         energy = spectrum["axis_energy"]
@@ -149,7 +149,7 @@ def test_spd_map_with_its_spc_and_ipr_is_one_calibrated_acquisition(tmp_path, co
     result = convert(*files)
     assert_clean_nxem(result, also_lacking=NO_POSITION)
     with result.h5() as h5:
-        image = resolve_default(h5)
+        image = full_data(h5)
         assert image.name.endswith("spectrum_2d")
         np.testing.assert_array_equal(image["intensity"][()], counts)
         assert image["axis_i"].attrs["units"] == image["axis_j"].attrs["units"] == "nm"  # the .ipr's µm per pixel

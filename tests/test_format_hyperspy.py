@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, resolve_default, run_dataconverter, scalar
+from conftest import assert_clean_nxem, em_file, full_data, run_dataconverter, scalar
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import Acquisition, detect, hyperspy, read_signals
 
@@ -77,7 +77,7 @@ def test_hspy_eels_spectrum_with_its_metadata_and_original_metadata(convert):
     result = convert(em_file(HSPY_EELS))
     assert_clean_nxem(result, also_lacking=LACKING)
     with result.h5() as h5:
-        spectrum = resolve_default(h5)
+        spectrum = full_data(h5)
         assert spectrum.name.endswith("spectrum_0d") and spectrum["intensity"].shape == (21,)
         np.testing.assert_allclose(spectrum["axis_energy"][()], 520.13 + 3.1 * np.arange(21))
         assert spectrum["axis_energy"].attrs["units"] == "eV"
@@ -100,7 +100,7 @@ def test_hspy_diffraction_pattern_camera_length_and_reciprocal_axes(convert):
     result = convert(em_file(HSPY_DIFFRACTION))
     assert_clean_nxem(result, also_lacking=LACKING)
     with result.h5() as h5:
-        image = resolve_default(h5)
+        image = full_data(h5)
         assert image["real"].shape == (16, 16)
         assert image["axis_i"].attrs["units"] == "1/nm"
         assert image["axis_i"][1] - image["axis_i"][0] == pytest.approx(0.174433, rel=1e-5)
@@ -137,7 +137,7 @@ def test_hspy_eds_map_units_zone_elements_and_processing_history(tmp_path, conve
     result = convert(tmp_path / "map.hspy")
     assert_clean_nxem(result, also_lacking=(*LACKING, r"measurement/event\d+/instrument/stage/tilt2"))
     with result.h5() as h5:
-        cube = resolve_default(h5)
+        cube = full_data(h5)
         assert cube.name.endswith("spectrum_2d")
         np.testing.assert_array_equal(cube["intensity"][()], data)
         np.testing.assert_allclose(cube["axis_i"][()], [0.0, 500.0, 1000.0])

@@ -476,5 +476,5 @@ def test_batch_reports_each_damaged_file_and_converts_the_rest(tmp_path, monkeyp
     assert result.exit_code == 1 and "Traceback" not in result.output
     failed = [line for line in result.output.splitlines() if "FAILED" in line]
     assert sorted(len([p for p in damaged if str(p) in line]) for line in failed) == [1] * len(damaged)
-    assert f"1 converted, 0 skipped (output exists), {len(damaged)} failed" in result.output
+    assert f"1 converted, 0 up to date, 0 skipped (output exists), {len(damaged)} failed" in result.output
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["good.nxs"]
