@@ -57,4 +57,3 @@ def _original_from_array() -> Callable[..., Any]:
     import dask.array.core
 
     return _original or dask.array.core.from_array
-
