@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from pynxtools_em_plugin.chunking import BLOCK_BYTES
+from pynxtools_em_plugin.compat import dask as compat
 from pynxtools_em_plugin.compat.dask import memmaps_stay_on_file
 
 FRAMES, SIDE = 3200, 256  # 3200 frames of 256 x 256 u8: 200 MiB
@@ -125,3 +126,9 @@ def test_dask_still_copies_memory_maps_which_the_workaround_avoids(tmp_path):
     assert not held and wrapped.name.startswith("memmap-") and wrapped.chunks == ((16,), (256,))
     assert np.array_equal(wrapped.compute(), memmap) and np.array_equal(plain.compute(), memmap)
     assert da.from_array(memmap).name.startswith("array-")  # dask is itself again outside
+
+
+def test_the_replaced_dask_names_exist():
+    assert compat.version_supported()  # the installed dask is one this was written for
+    for module, name in compat.PRIVATE_NAMES:
+        assert callable(compat.private(module, name)), f"{module}.{name}"
