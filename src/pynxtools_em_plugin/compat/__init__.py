@@ -1,11 +1,12 @@
 """Every use of a private name of an upstream library, one module per library.
 
-``compat.rsciio`` (RosettaSciIO), ``compat.pynxtools`` (pynxtools) and ``compat.kikuchipy``
-(kikuchipy, EBSD patterns) are the only modules that import underscore names, monkeypatch
-functions or rely on undocumented behaviour of those libraries. Each states the version range it was
+``compat.rsciio`` (RosettaSciIO), ``compat.pynxtools`` (pynxtools), ``compat.kikuchipy``
+(kikuchipy, EBSD patterns) and ``compat.dask`` (dask copying memory maps) are the only modules
+that import underscore names, monkeypatch functions or rely on undocumented behaviour of those
+libraries. Each states the version range it was
 written and tested for (pyproject pins the same range), warns once when it runs
 against another version, and lists its private names so that
-tests/test_compat_rsciio.py, tests/test_compat_pynxtools.py and
+tests/test_compat_rsciio.py, tests/test_compat_pynxtools.py, tests/test_lazy_memory.py and
 tests/test_format_ebsd_patterns.py fail loudly, naming the name, when an upstream release
 removes or changes one. Where a correction belongs upstream, the function's
 docstring says which.

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chunking import BLOCK_BYTES, frame_chunks
+from ..chunking import lazy_memmap
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
 
@@ -150,40 +150,10 @@ def hexagonal_count(rows: int, cols: int) -> int:
 
 def lazy_patterns(memmap: np.ndarray, order: np.ndarray | None = None) -> Any:
     """A dask array over a memory map of patterns, in blocks of whole patterns of about the streaming
-    writer's block size; ``order`` (the file position of each scan point) puts them in scan order,
-    each block gathering its own patterns. The map is passed to dask behind :class:`_Window`:
-    ``dask.array.from_array`` copies anything with a ``copy`` method (dask 2026), which for a memory
-    map reads the whole file; dask's own reordering of a large permutation holds many blocks at once."""
-    import dask.array as da
-
-    sorted_order = order is None or np.array_equal(order, np.arange(len(order)))
-    window = _Window(memmap, None if sorted_order else np.asarray(order, dtype=np.int64))
-    return da.from_array(window, chunks=frame_chunks(window.shape, memmap.dtype.itemsize, BLOCK_BYTES))
-
-
-class _Window:
-    """A memory map seen through indexing only (no ``copy``), its first axis optionally reordered,
-    named for dask by where it lies."""
-
-    def __init__(self, memmap: np.ndarray, order: np.ndarray | None = None):
-        self._memmap, self._order = memmap, order
-        self.shape = memmap.shape if order is None else (len(order), *memmap.shape[1:])
-        self.dtype, self.ndim = memmap.dtype, memmap.ndim
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if self._order is None:
-            return np.asarray(self._memmap[key])
-        key = key if isinstance(key, tuple) else (key,)
-        rows = np.atleast_1d(self._order[key[0]])
-        gathered = self._memmap[np.sort(rows)][np.argsort(np.argsort(rows))]  # one forward pass over the file
-        picked = gathered[(slice(None), *key[1:])]
-        return picked if np.ndim(self._order[key[0]]) else picked[0]
-
-    def __dask_tokenize__(self) -> tuple[Any, ...]:
-        interface = self._memmap.__array_interface__
-        place = (getattr(self._memmap, "filename", None), getattr(self._memmap, "offset", None))
-        order = None if self._order is None else (len(self._order), int(self._order[:64].sum()), id(self._order))
-        return (*place, interface["data"][0], self.shape, interface["strides"], self.dtype.str, order)
+    writer's block size, never copied (``chunking.lazy_memmap``); ``order`` (the file position of each
+    scan point) puts them in scan order, each block gathering its own patterns (dask's own reordering
+    of a large permutation holds many blocks at once)."""
+    return lazy_memmap(memmap, order=order)
 
 
 def finite(value: Any) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compat.dask import memmaps_stay_on_file
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
 from ..units import canonical_axis_units, classify_units, convert_values
@@ -254,11 +255,13 @@ def lazily(reader: Callable[..., list[dict]], signal_dims: int = 2) -> Callable[
     Memory-mapped (lazy) readers keep large 4D-STEM series out of memory while
     reading, but notice a truncated file only when the bytes are read: probing
     one frame here, inside :func:`call_reader`, turns that into the usual
-    ConversionError instead of a failure while the NeXus file is written.
+    ConversionError instead of a failure while the NeXus file is written. Memory maps the
+    reader hands to dask stay on file (``compat.dask.memmaps_stay_on_file``): dask would copy them.
     """
 
     def read(filename: str, **kwargs: Any) -> list[dict]:
-        dicts = reader(filename, lazy=True, **kwargs)
+        with memmaps_stay_on_file():
+            dicts = reader(filename, lazy=True, **kwargs)
         for entry in dicts:
             data = entry["data"]
             if hasattr(data, "compute") and data.size:

@@ -97,7 +97,7 @@ def lone_companion(path: Path) -> str | None:
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.tvips import file_reader
 
-    dicts = call_reader(path, TITLE, lazily(file_reader))
+    dicts = call_reader(path, TITLE, lazily(file_reader), rechunking=False)  # keep our blocks of frames
     signals = []
     for index, entry in enumerate(dicts):
         frames = _frame_headers(path, vendor_tree(entry).get("tvips_header", {}))

@@ -1,0 +1,134 @@
+"""Lazy reads of large files stay on file: converting one must not copy its data into memory.
+
+dask 2026 ``from_array`` copies a memory map whole (compat/dask.py); a reader handing one to
+dask used to hold the whole file in anonymous memory (a 256 MiB TVIPS file: +700 MiB).
+A child process reads a generated ~200 MiB file with the format module and streams the array
+into HDF5 (``nexus.streaming.fill_deferred``); its anonymous memory (``/proc/<pid>/status``
+RssAnon, sampled; file pages of the map are RssFile, which the kernel can drop) must stay
+within a few streaming blocks plus a tenth of the file size above what it held before reading
+(measured: +56 MiB for 200 MiB files, the same for 400 MiB; before the fix +262 MiB for TVIPS).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pynxtools_em_plugin.chunking import BLOCK_BYTES
+from pynxtools_em_plugin.compat import dask as compat
+from pynxtools_em_plugin.compat.dask import memmaps_stay_on_file
+
+FRAMES, SIDE = 3200, 256  # 3200 frames of 256 x 256 u8: 200 MiB
+MiB = 2**20
+CHILD = """
+import json, sys
+from pathlib import Path
+import h5py, importlib
+import dask.array
+from pynxtools_em_plugin.nexus import streaming
+module = importlib.import_module("pynxtools_em_plugin.formats." + sys.argv[1])
+importlib.import_module("rsciio." + sys.argv[1])  # its imports are not the data
+def anon():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) * 1024 for l in status if l.startswith("RssAnon:"))
+before = anon()
+(signal,) = module.read(Path(sys.argv[2]), [])
+with h5py.File(sys.argv[3], "w") as h5:
+    h5["data"] = 0
+streaming.fill_deferred(Path(sys.argv[3]), {"/data": signal.data})
+with h5py.File(sys.argv[3], "r") as h5:
+    last = h5["data"][-1]
+print(json.dumps({"before": before, "shape": list(signal.data.shape), "last_sum": int(last.sum())}))
+"""
+
+
+def _frames() -> np.ndarray:
+    """Frame i is the ramp 0..255 along x plus i (mod 256): each frame distinct, cheap to check."""
+    ramp = np.arange(SIDE, dtype=np.uint8)[None, :].repeat(SIDE, axis=0)
+    return ramp[None] + (np.arange(FRAMES) % 256).astype(np.uint8)[:, None, None]
+
+
+def _tvips(folder: Path) -> Path:
+    from rsciio.tvips import file_writer
+
+    axes = [
+        {"name": n, "size": s, "scale": 1.0, "offset": 0.0, "units": u, "navigate": nav}
+        for n, s, u, nav in (("time", FRAMES, "s", True), ("y", SIDE, "nm", False), ("x", SIDE, "nm", False))
+    ]
+    signal = {"data": _frames(), "axes": axes, "metadata": {"General": {"title": "t"}, "Signal": {}},
+              "original_metadata": {}, "attributes": {"_lazy": False}}  # fmt: skip
+    file_writer(str(folder / "big.tvips"), signal, max_file_size=2**40)
+    return folder / "big_000.tvips"
+
+
+def _mrc(folder: Path) -> Path:
+    """An MRC2014 file of FRAMES frames, mode 0 (int8, the ramp stays below 128 after a shift)."""
+    header = bytearray(1024)
+    struct.pack_into("<10i", header, 0, SIDE, SIDE, FRAMES, 0, 0, 0, 0, SIDE, SIDE, FRAMES)
+    struct.pack_into("<6f3i", header, 40, SIDE, SIDE, FRAMES, 90, 90, 90, 1, 2, 3)
+    header[208:216] = b"MAP DD\0\0"
+    path = folder / "big.mrc"
+    with open(path, "wb") as out:
+        out.write(bytes(header))
+        out.write((_frames() >> 1).tobytes())
+    return path
+
+
+def _peak_anon(format_name: str, source: Path, output: Path) -> tuple[int, dict]:
+    """Peak RssAnon of the child (sampled every 10 ms) and what it printed."""
+    command = [sys.executable, "-c", CHILD, format_name, str(source), str(output)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while child.poll() is None:
+        try:
+            with open(f"/proc/{child.pid}/status") as status:
+                peak = max(peak, *(int(line.split()[1]) * 1024 for line in status if line.startswith("RssAnon:")))
+        except (FileNotFoundError, ProcessLookupError, ValueError, TypeError):
+            pass
+        time.sleep(0.01)
+    out, err = child.communicate()
+    assert child.returncode == 0, err[-2000:]
+    return peak, json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("format_name", "make"), [("tvips", _tvips), ("mrc", _mrc)])
+def test_lazy_read_of_a_large_file_stays_on_file(tmp_path, format_name, make):
+    source = make(tmp_path)
+    last = _frames()[-1] if format_name == "tvips" else _frames()[-1] >> 1
+    peak, report = _peak_anon(format_name, source, tmp_path / "out.h5")
+    assert report["shape"][-2:] == [SIDE, SIDE] and int(np.prod(report["shape"])) == FRAMES * SIDE * SIDE
+    assert report["last_sum"] == int(last.astype(np.int64).sum())  # the data written is the file's
+    grown = peak - report["before"]
+    allowed = 4 * BLOCK_BYTES + 0.1 * source.stat().st_size  # a few blocks in flight, never the file
+    assert grown < allowed, f"{format_name}: +{grown / MiB:.0f} MiB anonymous memory"
+
+
+def test_dask_still_copies_memory_maps_which_the_workaround_avoids(tmp_path):
+    """If dask stops copying, compat/dask.py can go; while inside it a map is wrapped, not copied."""
+    import dask.array as da
+
+    path = tmp_path / "map.u8"
+    np.arange(4096, dtype=np.uint8).tofile(path)
+    memmap = np.memmap(path, dtype=np.uint8, mode="r", shape=(16, 256))
+    plain = da.from_array(memmap, chunks=(4, 256))
+    held = [v for v in dict(plain.__dask_graph__()).values() if isinstance(v, np.ndarray)]
+    assert held and all(not np.shares_memory(v, memmap) for v in held)  # dask's own copy
+    with memmaps_stay_on_file():
+        wrapped = da.asarray(memmap)
+    held = [v for v in dict(wrapped.__dask_graph__()).values() if isinstance(v, np.ndarray)]
+    assert not held and wrapped.name.startswith("memmap-") and wrapped.chunks == ((16,), (256,))
+    assert np.array_equal(wrapped.compute(), memmap) and np.array_equal(plain.compute(), memmap)
+    assert da.from_array(memmap).name.startswith("array-")  # dask is itself again outside
+
+
+def test_the_replaced_dask_names_exist():
+    assert compat.version_supported()  # the installed dask is one this was written for
+    for module, name in compat.PRIVATE_NAMES:
+        assert callable(compat.private(module, name)), f"{module}.{name}"
