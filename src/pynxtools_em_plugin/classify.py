@@ -28,6 +28,7 @@ DIFFRACTION = "Electron diffraction"
 FOUR_D_STEM = "4D-STEM"
 EDS, EELS, CL = "EDS", "EELS", "Cathodoluminescence"
 IN_SITU_LOG = "In-situ log"
+EBSD = "EBSD"
 IMAGING = "Imaging"  # an image whose column mode is unknown (no high tension, no mode word)
 #: The labels that name a technique (searchable in NOMAD).
 TECHNIQUES = (*(f"{mode} imaging" for mode in MODES), DIFFRACTION, EELS, EDS, CL, FOUR_D_STEM, IN_SITU_LOG)
