@@ -58,7 +58,7 @@ class RecordingLogger:
         self.bound = bound
 
     def bind(self, **fields) -> RecordingLogger:
-        return RecordingLogger(self.records, **self.bound, **fields)
+        return RecordingLogger(self.records, **{**self.bound, **fields})
 
     def __getattr__(self, level: str):
         def log(event="", *args, **fields):
@@ -492,6 +492,49 @@ def test_app_is_locked_to_nxem_entries(nomad_parse, tmp_path):
     archive = nomad_parse(other)
     assert not any(getattr(s, attribute) in values for s in archive.metadata.section_defs)
     assert archive.results.eln.tags in (None, [])  # the EM normalizer leaves other NeXus entries alone
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+def test_a_folder_of_acquisitions_becomes_a_session_entry_that_its_file_entries_name(tmp_path):
+    from nomad.client import normalize_all, parse
+
+    from pynxtools_em_plugin.nomad.sessions import SESSION_KEY
+
+    folder = tmp_path / "session_2016"
+    folder.mkdir()
+    shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), folder / "a_stem.dm3")
+    shutil.copy(em_file("msa/example1.msa"), folder / "b_eels.msa")
+    shutil.copy(EXAMPLES / "eln.yaml", folder / "eln.yaml")
+    assert _match(folder / "a_stem.dm3") == PARSER_ID and _match(folder / "b_eels.msa") == PARSER_ID
+    owner, session = parse(str(folder / "a_stem.dm3"))  # the first acquisition by name owns the session entry
+    (member,) = parse(str(folder / "b_eels.msa"))
+    for archive in (owner, session, member):
+        normalize_all(archive)
+        archive.metadata.apply_archive_metadata(archive)
+    assert session.metadata.mainfile_key == SESSION_KEY
+    summary = session.data.em_summary
+    assert (summary.record, summary.session, summary.n_events) == ("session", "session_2016", 2)
+    assert {"STEM imaging", "EELS"} <= set(session.results.eln.methods)
+    assert summary.acquisition_start < summary.acquisition_end  # the time range of the whole session
+    assert summary.sample_name == "SrTiO3 lamella A3"  # the folder's eln.yaml
+    assert len(session.data.ENTRY[0].measurement.eventID) == 2
+    for archive in (owner, member):
+        assert (archive.data.em_summary.record, archive.data.em_summary.session) == ("file", "session_2016")
+    indexed = _search_values(session)
+    assert indexed[f"data.em_summary.session#{SCHEMA}"] == ["session_2016"]
+    assert indexed[f"data.em_summary.acquisition_end#{SCHEMA}"][0] == summary.acquisition_end
+
+
+def test_a_lone_file_is_no_session(nomad_parse, tmp_path):
+    from pynxtools_em_plugin.nomad.sessions import session_members
+
+    shutil.copy(em_file("msa/example1.msa"), tmp_path / "alone.msa")
+    (tmp_path / "notes.txt").write_text("not a microscope file", encoding="utf-8")
+    assert session_members(tmp_path / "alone.msa") == []
+    archive = nomad_parse(tmp_path / "alone.msa")
+    assert (archive.data.em_summary.record, archive.data.em_summary.session) == ("file", None)
 
 
 # ---- example upload --------------------------------------------------------------------------

@@ -64,7 +64,8 @@ SEARCH_QUANTITIES: dict[str, str] = {
     "sample_name": summary_quantity("sample_name"),
     "phases": summary_quantity("phases"),
     "session": summary_quantity("session"),
-    "technique": summary_quantity("technique", per_event=True),
+    "record": summary_quantity("record"),
+    "acquisition_end": summary_quantity("acquisition_end"),
     "detector": summary_quantity("detector_name", per_event=True),
     "detector_type": summary_quantity("detector_type", per_event=True),
     "data_shape": summary_quantity("data_shape"),
@@ -179,7 +180,17 @@ def _menu() -> Menu:
             ),
             Menu(
                 title="Session",
-                items=[MenuItemTerms(title="Session", search_quantity=Q["session"], options=10)],
+                items=[
+                    MenuItemTerms(
+                        title="Entry kind",
+                        search_quantity=Q["record"],
+                        options={"file": MenuItemOption(label="one file"), "session": MenuItemOption(label="session")},
+                    ),
+                    MenuItemTerms(title="Session", search_quantity=Q["session"], options=10),
+                    MenuItemHistogram(
+                        title="Last acquisition", x=Axis(search_quantity=Q["acquisition_end"]), autorange=True
+                    ),
+                ],
             ),
             MenuItemHistogram(title="Acquisition time", x=Axis(search_quantity=Q["acquisition_time"]), autorange=True),
         ],
@@ -225,6 +236,8 @@ def em_app() -> App:
             Column(title="Dwell time", search_quantity=Q["dwell_time_column"], unit="µs", selected=False),
             Column(title="Camera length", search_quantity=Q["camera_length_column"], unit="mm", selected=False),
             Column(title="Data shape", search_quantity=Q["data_shape"], selected=False),
+            Column(title="Session", search_quantity=Q["session"], selected=False),
+            Column(title="Entry kind", search_quantity=Q["record"], selected=False),
             Column(title="Elements", search_quantity=Q["elements"], selected=False),
             Column(title="File", search_quantity="mainfile", selected=False),
             Column(title="Authors", search_quantity="authors.name", selected=False),

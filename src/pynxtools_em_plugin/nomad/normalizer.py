@@ -48,6 +48,7 @@ class EmNormalizer(Normalizer):
             return
         if summary is not None:
             apply_summary(archive, summary)
+            _mark_session(archive)
 
 
 def apply_summary(archive: EntryArchive, summary: EmSummary) -> None:
@@ -62,6 +63,16 @@ def apply_summary(archive: EntryArchive, summary: EmSummary) -> None:
     if summary.start_time and "datetime" in data.m_def.all_quantities:
         data.datetime = summary.start_time
     data.em_summary = summary_section(summary)
+
+
+def _mark_session(archive: EntryArchive) -> None:
+    """The session name on a session's entries (set by the raw-file parser, sessions.py)."""
+    from .parser import SESSIONS
+
+    section = archive.data.em_summary
+    name, is_session = SESSIONS.get(archive, (None, False))
+    section.session = name
+    section.record = "session" if is_session else "file"
 
 
 def summary_section(summary: EmSummary):
