@@ -233,7 +233,8 @@ def write_other_writer_ebsd(path: Path) -> Path:
         column["electron_source/voltage"].attrs["units"] = "kV"
         indexing = _group(_group(_group(entry, "roi1", "NXroi_process"), "ebsd", "NXem_ebsd"), "indexing", "NXprocess")
         indexing["number_of_scan_points"] = 12
-        for number, name, space_group in ((0, "notIndexed", None), (1, "Iron alpha", "Im-3m"), (2, "Cementite", "Pnma")):
+        phases = ((0, "notIndexed", None), (1, "Iron alpha", "Im-3m"), (2, "Cementite", "Pnma"))
+        for number, name, space_group in phases:
             phase = _group(indexing, f"phase{number}", "NXphase")
             phase["phase_id"] = number
             phase["name"] = name

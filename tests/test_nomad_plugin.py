@@ -494,6 +494,29 @@ def test_app_is_locked_to_nxem_entries(nomad_parse, tmp_path):
     assert archive.results.eln.tags in (None, [])  # the EM normalizer leaves other NeXus entries alone
 
 
+def test_ebsd_entry_of_another_writer_names_ebsd_and_its_phases(nomad_parse, tmp_path):
+    from test_nomad_matching import write_other_writer_ebsd
+
+    archive = nomad_parse(write_other_writer_ebsd(tmp_path / "ebsd_map.nxs"))
+    assert archive.results.eln.methods[-3:] == ["Electron microscopy", "SEM", "EBSD"]
+    summary = archive.data.em_summary
+    assert (summary.techniques, summary.phases) == ("EBSD", "Iron alpha, Cementite")
+    assert summary.high_tension.to("kV").magnitude == pytest.approx(20.0)
+    assert _search_values(archive)[f"data.em_summary.phases#{SCHEMA}"] == ["Iron alpha, Cementite"]
+
+
+def test_app_offers_every_technique_label():
+    from pynxtools_em_plugin.classify import TECHNIQUES
+    from pynxtools_em_plugin.nomad.app import SEARCH_QUANTITIES, em_app
+
+    menus = [item for menu in em_app().menu.items for item in getattr(menu, "items", None) or []]
+    technique = next(m for m in menus if getattr(m, "title", None) == "Technique")
+    assert technique.search_quantity == SEARCH_QUANTITIES["methods"]
+    assert {*TECHNIQUES, "EBSD", "4D-STEM", "In-situ log"} <= set(technique.options)
+    phases = next(m for m in menus if getattr(m, "title", None) == "EBSD phase")
+    assert phases.search_quantity == SEARCH_QUANTITIES["phases"]
+
+
 # ---- sessions --------------------------------------------------------------------------------
 
 

@@ -136,9 +136,7 @@ def _menu() -> Menu:
             Menu(
                 title="Technique",
                 items=[
-                    MenuItemTerms(
-                        title="Technique", search_quantity=Q["methods"], options=_options(TECHNIQUE_OPTIONS)
-                    ),
+                    MenuItemTerms(title="Technique", search_quantity=Q["methods"], options=_options(TECHNIQUE_OPTIONS)),
                     MenuItemTerms(title="Imaging mode", search_quantity=Q["methods"], options=_options(MODES)),
                     MenuItemTerms(
                         title="Signal kind", search_quantity=Q["signal_kinds"], options=_options(SIGNAL_KINDS)
