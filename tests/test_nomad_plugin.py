@@ -418,7 +418,9 @@ def test_summary_of_a_dm3_holds_every_setting_in_si_units(nomad_parse):
     assert summary.dwell_time.to("µs").magnitude == pytest.approx(3.5)
     assert summary.field_of_view.to("nm").magnitude == pytest.approx(509.005864461263)
     assert summary.magnification == pytest.approx(225000.0)
-    assert summary.pixel_size.to("nm").magnitude == pytest.approx(509.005864461263 / 68, rel=1e-3)
+    # the axis calibration; the sample's pixels were cut to 68 x 68 from 2048 x 2048 (2048 x 0.2485 nm = field of view)
+    assert summary.pixel_size.to("nm").magnitude == pytest.approx(0.2485380172729492)
+    assert summary.pixel_size.to("nm").magnitude * 2048 == pytest.approx(summary.field_of_view.to("nm").magnitude)
     assert (summary.techniques, summary.imaging_modes, summary.signal_kinds) == ("STEM imaging", "STEM", "image")
     assert (summary.data_shape, summary.detector_name, summary.n_events) == ("68 x 68", "DigiScan", 1)
     assert summary.acquisition_start.isoformat() == "2016-08-08T15:26:37.000824+00:00"

@@ -61,7 +61,17 @@ def _text(description: str) -> Quantity:
     return Quantity(type=str, description=description)
 
 
-class EmEventSummary(ArchiveSection):
+class EmSettings(ArchiveSection):
+    """Instrument settings in SI units, detector and data shape: of an event, or shared by all events of an entry."""
+
+    m_def = Section(label="EM settings")
+    vars().update({name: _setting(name) for name in SETTINGS})  # one float quantity per setting, in its SI unit
+    detector_name = _text("Detector name (NXdetector local_name).")
+    detector_type = _text("Detector type as written.")
+    data_shape = _text("Shape of the (first event's) first signal, e.g. '512 x 512'.")
+
+
+class EmEventSummary(EmSettings):
     """One acquisition (NXem_event_data) of the entry, or the whole NXentry when a writer has no events."""
 
     m_def = Section(label="EM event")
@@ -69,27 +79,14 @@ class EmEventSummary(ArchiveSection):
     technique = _text("Technique label (STEM imaging, EDS, EELS, EBSD, 4D-STEM...).")
     imaging_mode = _text("TEM, STEM or SEM.")
     signal_kind = _text("Kind of the event's first signal: image, spectrum, spectrum image, diffraction, 4D...")
-    data_shape = _text("Shape of the event's first signal, e.g. '512 x 512'.")
-    detector_name = _text("Detector name (NXdetector local_name).")
-    detector_type = _text("Detector type as written.")
     start_time = Quantity(type=Datetime, description="Acquisition start of the event.")
-    high_tension = _setting("high_tension")
-    magnification = _setting("magnification")
-    camera_length = _setting("camera_length")
-    field_of_view = _setting("field_of_view")
-    pixel_size = _setting("pixel_size")
-    dwell_time = _setting("dwell_time")
-    probe_current = _setting("probe_current")
-    convergence_semi_angle = _setting("convergence_semi_angle")
-    collection_inner_angle = _setting("collection_inner_angle")
-    collection_outer_angle = _setting("collection_outer_angle")
 
 
-class EmSummary(ArchiveSection):
+class EmSummary(EmSettings):
     """The searchable summary of all NXem entries of one file (filled by the EM normalizer).
 
-    An instrument setting at this level is the value all events that record it share;
-    it is empty when they differ (then only the events hold it).
+    A setting, detector or shape at this level is the value all events that record it
+    share; it is empty when they differ (then only the events hold it).
     """
 
     m_def = Section(label="EM summary")
@@ -102,24 +99,11 @@ class EmSummary(ArchiveSection):
     sample_name = _text("Sample name(s).")
     elements = _text("Elements of the sample, element maps and indexing, comma separated.")
     phases = _text("Phases an EBSD indexing used (NXem_ebsd, NXphase name), comma separated.")
-    data_shape = _text("Shape of the first event's first signal.")
-    detector_name = _text("Detector name, when all events share it.")
-    detector_type = _text("Detector type, when all events share it.")
     acquisition_start = Quantity(type=Datetime, description="Earliest start time of the entry and its events.")
     acquisition_end = Quantity(type=Datetime, description="Latest start time of the entry and its events.")
     n_events = Quantity(type=int, description="Number of events (acquisitions).")
     session = _text("Name of the session (its folder in the upload) this entry belongs to, if any.")
     record = _text("'session' for a session entry (all acquisitions of a folder), 'file' for one file's entry.")
-    high_tension = _setting("high_tension")
-    magnification = _setting("magnification")
-    camera_length = _setting("camera_length")
-    field_of_view = _setting("field_of_view")
-    pixel_size = _setting("pixel_size")
-    dwell_time = _setting("dwell_time")
-    probe_current = _setting("probe_current")
-    convergence_semi_angle = _setting("convergence_semi_angle")
-    collection_inner_angle = _setting("collection_inner_angle")
-    collection_outer_angle = _setting("collection_outer_angle")
     events = SubSection(section_def=EmEventSummary, repeats=True)
 
 
