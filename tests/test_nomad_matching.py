@@ -305,6 +305,23 @@ def test_example_upload_files_are_claimed_except_the_eln(tmp_path):
     assert all(eln_files(tmp_path / name) == [tmp_path / "eln.yaml"] for name in claimed)
 
 
+def test_a_folder_of_two_or_more_acquisitions_is_a_session_owned_by_the_first(tmp_path):
+    from pynxtools_em_plugin.nomad.sessions import owns_session, session_members, session_name
+
+    for name in ("64x64_TEM_images_acquire.emi", "64x64_TEM_images_acquire_1.ser"):
+        shutil.copy(em_file(f"tia/{name}"), tmp_path / name)
+    shutil.copy(em_file("msa/example1.msa"), tmp_path / "spectrum.msa")
+    shutil.copy(EXAMPLES / "eln.yaml", tmp_path / "eln.yaml")
+    members = [tmp_path / "64x64_TEM_images_acquire.emi", tmp_path / "spectrum.msa"]  # no companion, no eln.yaml
+    assert session_members(tmp_path / "spectrum.msa") == members
+    assert session_members(tmp_path / "64x64_TEM_images_acquire_1.ser") == []  # a companion is no member
+    assert [owns_session(p) for p in members] == [True, False]
+    assert session_name("day1/run2/spectrum.msa", members[1]) == "day1/run2"
+    assert session_name(str(members[1]), members[1]) == tmp_path.name  # local parsing: absolute mainfile
+    (tmp_path / "spectrum.msa").unlink()
+    assert session_members(tmp_path / "64x64_TEM_images_acquire.emi") == []  # one acquisition: no session
+
+
 def test_nomad_plugin_yaml_matches_pyproject():
     plugin = yaml.safe_load((REPO / "nomad_plugin.yaml").read_text(encoding="utf-8"))
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
