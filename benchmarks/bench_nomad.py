@@ -4,9 +4,9 @@ In one warm NOMAD process (pynxtools' NeXus metainfo built once beforehand, as i
 an Oasis worker), each file is matched, parsed (converted to NXem, then mapped by
 pynxtools' NeXus parser) and normalised by NOMAD's whole normalizer chain, with the
 search quantities collected as for indexing. Each file is copied alone into a
-folder of its own first (no session entry is made). The reference is the same
-package's ``convert`` of the same file in the same warm process; ``em-plugin
-convert`` as a command adds its process start-up (see bench_startup.py).
+folder of its own first (no session entry is made). References: the command
+``em-plugin convert FILE -o OUT`` (what a user runs, start-up included), and the
+same package's ``convert`` of the same file in the same warm process (stricter).
 
 Usage: python benchmarks/bench_nomad.py [FILE ...] [--repeat 3]
 (default: a small DM3 and Velox file of ../shared/em-data, plus the large files
@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from _measure import EM_DATA
+from _measure import EM_DATA, ENV, PYTHON
 
 BENCH_DIR = Path("/tmp/em-bench")
 DEFAULT_FILES = [
@@ -54,6 +55,14 @@ def convert_seconds(path: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def command_seconds(path: Path, out: Path) -> float:
+    """``em-plugin convert`` as a command (a new process, as a user runs it)."""
+    command = [PYTHON, "-m", "pynxtools_em_plugin.cli", "convert", str(path), "-o", str(out), "--overwrite"]
+    started = time.perf_counter()
+    subprocess.run(command, env=ENV, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def alone(path: Path, folder: Path) -> Path:
     """The file (and its companions) copied into a folder of its own."""
     from pynxtools_em_plugin.nomad.matching import conversion_inputs
@@ -77,16 +86,19 @@ def main() -> None:
         started = time.perf_counter()
         nomad_seconds(warm_up)  # builds pynxtools' NeXus metainfo: once per NOMAD process
         print(f"one-time NOMAD start (metainfo build): {time.perf_counter() - started:.1f} s")
-        print(f"{'file':<40} {'MiB':>8} {'convert s':>10} {'NOMAD s':>9} {'ratio':>6}")
+        print(
+            f"{'file':<32} {'MiB':>7} {'command s':>9} {'convert s':>9} {'NOMAD s':>8} {'/command':>8} {'/convert':>8}"
+        )
         for number, path in enumerate(files):
             copy = alone(path, work / f"f{number}")
             size = sum(p.stat().st_size for p in copy.parent.iterdir()) / 2**20
-            converted = [convert_seconds(copy, work / f"f{number}.nxs") for _ in range(args.repeat)]
-            processed = [nomad_seconds(copy) for _ in range(args.repeat)]
-            ratio = statistics.median(processed) / statistics.median(converted)
+            out = work / f"f{number}.nxs"
+            command = statistics.median(command_seconds(copy, out) for _ in range(args.repeat))
+            converted = statistics.median(convert_seconds(copy, out) for _ in range(args.repeat))
+            processed = statistics.median(nomad_seconds(copy) for _ in range(args.repeat))
             print(
-                f"{path.name:<40} {size:8.1f} {statistics.median(converted):10.2f} "
-                f"{statistics.median(processed):9.2f} {ratio:6.2f}"
+                f"{path.name:<32} {size:9.1f} {command:9.2f} {converted:9.2f} {processed:9.2f} "
+                f"{processed / command:9.2f} {processed / converted:9.2f}"
             )
 
 
