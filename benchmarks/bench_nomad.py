@@ -56,7 +56,7 @@ def convert_seconds(path: Path, out: Path) -> float:
 
 
 def command_seconds(path: Path, out: Path) -> float:
-    """``em-plugin convert`` as a command (a new process, as a user runs it)."""
+    """``em-plugin convert`` as a command (a new process, as a user runs it; ``out`` is its output folder)."""
     command = [PYTHON, "-m", "pynxtools_em_plugin.cli", "convert", str(path), "-o", str(out), "--overwrite"]
     started = time.perf_counter()
     subprocess.run(command, env=ENV, check=True, capture_output=True)
@@ -93,7 +93,7 @@ def main() -> None:
             copy = alone(path, work / f"f{number}")
             size = sum(p.stat().st_size for p in copy.parent.iterdir()) / 2**20
             out = work / f"f{number}.nxs"
-            command = statistics.median(command_seconds(copy, out) for _ in range(args.repeat))
+            command = statistics.median(command_seconds(copy, work / f"f{number}_out") for _ in range(args.repeat))
             converted = statistics.median(convert_seconds(copy, out) for _ in range(args.repeat))
             processed = statistics.median(nomad_seconds(copy) for _ in range(args.repeat))
             print(
