@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from pathlib import Path
 from typing import ClassVar
 
+import h5py
 import pytest
 
+from conftest import em_file
 from pynxtools_em_plugin.compat import pynxtools as compat
+from pynxtools_em_plugin.conversion import convert
 
 #: A documented NXem field and a link to it from a second sample (validation copies it, see nexus/links.py).
 THICKNESS = "/ENTRY[entry1]/sampleID[sample1]/thickness"
@@ -107,3 +111,39 @@ def test_validation_logs_on_the_pynxtools_logger_itself(filled):
 def test_strict_validation_failure_becomes_template_not_valid(monkeypatch):
     with pytest.raises(compat.TemplateNotValid):
         _fill(monkeypatch, strict=True)
+
+
+def _resolutions(nexus: Path) -> list[tuple]:
+    """What pynxtools' NeXus parser resolves for every group, field and attribute of ``nexus``
+    (``get_nxdl_doc``: required-ness, definition, NXDL elements with their attributes at that moment)."""
+    from pynxtools.nexus.nexus import get_nxdl_doc
+
+    found: list[tuple] = []
+
+    def resolve(name: str, node) -> None:
+        info = {"hdf_path": f"/{name}", "hdf_node": node}
+        for attr in (False, *node.attrs):
+            required, definition, elements = get_nxdl_doc(info, doc=False, attr=attr)
+            described = [e if isinstance(e, str) else (e.tag, sorted(e.attrib.items())) for e in elements or ()]
+            found.append((name, attr, required, definition, described))
+
+    with h5py.File(nexus, "r") as h5:
+        h5.visititems(resolve)
+    return found
+
+
+def test_memoised_nexus_lookups_resolve_every_node_as_pynxtools_does(tmp_path):
+    nexus = tmp_path / "tia.nxs"
+    inputs = ["tia/64x64_TEM_images_acquire.emi", "tia/64x64_TEM_images_acquire_1.ser"]
+    assert convert([em_file(name) for name in inputs], nexus).status == "converted"
+    nexus_module = importlib.import_module("pynxtools.nexus.nexus")
+    original = nexus_module.get_nxdl_entry
+    plain = _resolutions(nexus)
+    with compat.memoised_nexus_lookups():
+        assert nexus_module.get_nxdl_entry is not original
+        memoised = _resolutions(nexus)
+    assert nexus_module.get_nxdl_entry is original
+    assert nexus_module._get_inherited_hdf_nodes.cache_info().currsize == 0  # pynxtools' per-node cache released
+    assert len(plain) > 100
+    assert any(definition == "NXem" and elements for _, _, _, definition, elements in plain)
+    assert memoised == plain

@@ -244,6 +244,60 @@ def test_summary_of_an_nxem_file_from_another_writer(tmp_path):
     assert summary.start_time.isoformat() == "2023-03-01T08:30:00+01:00"
 
 
+def write_other_writer_ebsd(path: Path) -> Path:
+    """An NXem EBSD map of another writer, following NXem_ebsd (pynxtools 0.16): an SEM event at 20 kV and
+    ENTRY/roi1/ebsd/indexing with a not-indexed phase 0 and two phases (NXphase, NXunit_cell)."""
+    with h5py.File(path, "w") as h5:
+        entry = _group(h5, "entry1", "NXentry")
+        entry["definition"] = "NXem"
+        event = _group(_group(entry, "measurement", "NXem_measurement"), "event1", "NXem_event_data")
+        event["start_time"] = "2022-11-03T14:00:00+01:00"
+        column = _group(_group(event, "instrument", "NXem_instrument"), "ebeam_column", "NXebeam_column")
+        _group(column, "electron_source", "NXsource")["voltage"] = 20.0
+        column["electron_source/voltage"].attrs["units"] = "kV"
+        indexing = _group(_group(_group(entry, "roi1", "NXroi_process"), "ebsd", "NXem_ebsd"), "indexing", "NXprocess")
+        indexing["number_of_scan_points"] = 12
+        phases = ((0, "notIndexed", None), (1, "Iron alpha", "Im-3m"), (2, "Cementite", "Pnma"))
+        for number, name, space_group in phases:
+            phase = _group(indexing, f"phase{number}", "NXphase")
+            phase["phase_id"] = number
+            phase["name"] = name
+            if space_group:
+                _group(phase, "unit_cell", "NXunit_cell")["space_group"] = space_group
+        ipf = _group(indexing, "roi", "NXdata")
+        ipf.attrs.update(signal="data", axes=["axis_y", "axis_x"])
+        ipf["data"] = np.zeros((3, 4), dtype=np.uint8)
+        for name, size in (("axis_y", 3), ("axis_x", 4)):
+            ipf[name] = np.arange(size) * 0.5
+            ipf[name].attrs["units"] = "µm"
+    return path
+
+
+def test_summary_of_an_ebsd_map_from_another_writer(tmp_path):
+    summary = summarize_file(write_other_writer_ebsd(tmp_path / "ebsd.nxs"))
+    assert summary.techniques == ["EBSD"]
+    assert summary.modes == ["SEM"]  # 20 kV
+    assert summary.phases == ["Iron alpha", "Cementite"]  # phase 0 is the not-indexed null model
+    assert summary.events[0].settings["high_tension"] == pytest.approx(20000.0)
+
+
+def test_summary_settings_are_converted_to_si_units_or_left_out(tmp_path):
+    path = write_other_writer_nxem(tmp_path / "other.nxs")
+    with h5py.File(path, "a") as h5:
+        optics = _group(h5["scan7/measurement/event_a/em"], "optics", "NXem_optical_system")
+        optics["camera_length"] = 80.0
+        optics["camera_length"].attrs["units"] = "cm"
+        optics["probe_current"] = 1.5
+        optics["probe_current"].attrs["units"] = "m"  # the wrong kind: not a current
+        optics["magnification"] = 50000
+    settings = summarize_file(path).events[0].settings
+    assert settings["high_tension"] == pytest.approx(200000.0)
+    assert settings["camera_length"] == pytest.approx(0.8)
+    assert settings["magnification"] == pytest.approx(50000.0)
+    assert "probe_current" not in settings
+    assert settings["pixel_size"] == pytest.approx(0.5e-10)  # 0.5 Å steps
+
+
 def test_summary_is_none_for_other_nexus_definitions(tmp_path):
     path = tmp_path / "iv.nxs"
     with h5py.File(path, "w") as h5:
@@ -275,6 +329,23 @@ def test_example_upload_files_are_claimed_except_the_eln(tmp_path):
     assert all(eln_files(tmp_path / name) == [tmp_path / "eln.yaml"] for name in claimed)
 
 
+def test_a_folder_of_two_or_more_acquisitions_is_a_session_owned_by_the_first(tmp_path):
+    from pynxtools_em_plugin.nomad.sessions import owns_session, session_members, session_name
+
+    for name in ("64x64_TEM_images_acquire.emi", "64x64_TEM_images_acquire_1.ser"):
+        shutil.copy(em_file(f"tia/{name}"), tmp_path / name)
+    shutil.copy(em_file("msa/example1.msa"), tmp_path / "spectrum.msa")
+    shutil.copy(EXAMPLES / "eln.yaml", tmp_path / "eln.yaml")
+    members = [tmp_path / "64x64_TEM_images_acquire.emi", tmp_path / "spectrum.msa"]  # no companion, no eln.yaml
+    assert session_members(tmp_path / "spectrum.msa") == members
+    assert session_members(tmp_path / "64x64_TEM_images_acquire_1.ser") == []  # a companion is no member
+    assert [owns_session(p) for p in members] == [True, False]
+    assert session_name("day1/run2/spectrum.msa", members[1]) == "day1/run2"
+    assert session_name(str(members[1]), members[1]) == tmp_path.name  # local parsing: absolute mainfile
+    (tmp_path / "spectrum.msa").unlink()
+    assert session_members(tmp_path / "64x64_TEM_images_acquire.emi") == []  # one acquisition: no session
+
+
 def test_nomad_plugin_yaml_matches_pyproject():
     plugin = yaml.safe_load((REPO / "nomad_plugin.yaml").read_text(encoding="utf-8"))
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -283,4 +354,5 @@ def test_nomad_plugin_yaml_matches_pyproject():
     assert any(r.startswith("nomad-lab") and r in project["optional-dependencies"]["nomad"] for r in plugin["requires"])
     declared = project["entry-points"]["nomad.plugin"]
     assert {e["name"]: e["object"] for e in plugin["entry_points"]} == declared
-    assert all(e["kind"] in ("parser", "normalizer", "app", "example_upload") for e in plugin["entry_points"])
+    kinds = ("parser", "normalizer", "schema_package", "app", "example_upload")
+    assert all(e["kind"] in kinds for e in plugin["entry_points"])

@@ -12,6 +12,7 @@ from nomad.config.models.plugins import (
     ExampleUploadEntryPoint,
     NormalizerEntryPoint,
     ParserEntryPoint,
+    SchemaPackageEntryPoint,
 )
 
 from ..formats import formats_table
@@ -30,6 +31,13 @@ class EmNormalizerEntryPoint(NormalizerEntryPoint):
         from .normalizer import EmNormalizer
 
         return EmNormalizer()
+
+
+class EmSchemaPackageEntryPoint(SchemaPackageEntryPoint):
+    def load(self):
+        from .schema_package import m_package
+
+        return m_package
 
 
 def parser_description() -> str:
@@ -54,6 +62,14 @@ em_normalizer = EmNormalizerEntryPoint(
         "Fills results of NXem entries: methods, techniques, signal kinds, instrument, elements, acquisition time."
     ),
     execution_order=10,  # after NOMAD's own normalizers (the results normalizer has level 3)
+)
+
+em_schema = EmSchemaPackageEntryPoint(
+    name="EM summary",
+    description=(
+        "The searchable EM summary below the NeXus root of NXem entries (data.em_summary): instrument settings "
+        "in SI units, techniques, detector, instrument, sample, per entry and per event."
+    ),
 )
 
 em_app_entry_point = AppEntryPoint(

@@ -14,6 +14,8 @@ file parser, reads the NeXus file through ``summary.py`` and adds:
   uses): the earliest start time of an entry or event. pynxtools takes it from
   the entries only and falls back to the processing time, which is no
   acquisition time.
+* ``data.em_summary``: the searchable EM summary in SI units
+  (:mod:`pynxtools_em_plugin.nomad.schema_package`), per entry and per event.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from nomad.datamodel import EntryArchive
 from nomad.normalizing import Normalizer
 
-from .summary import EmSummary, summarize_file
+from .summary import EmSummary, EventSummary, summarize_file
 
 #: Endings of files the NeXus parsers read.
 _NEXUS_SUFFIXES = (".nxs", ".nx", ".h5", ".hdf5", ".nx5")
@@ -46,6 +48,7 @@ class EmNormalizer(Normalizer):
             return
         if summary is not None:
             apply_summary(archive, summary)
+            _mark_session(archive)
 
 
 def apply_summary(archive: EntryArchive, summary: EmSummary) -> None:
@@ -59,6 +62,77 @@ def apply_summary(archive: EntryArchive, summary: EmSummary) -> None:
     data = archive.data
     if summary.start_time and "datetime" in data.m_def.all_quantities:
         data.datetime = summary.start_time
+    data.em_summary = summary_section(summary)
+
+
+def _mark_session(archive: EntryArchive) -> None:
+    """The session name on a session's entries (set by the raw-file parser, sessions.py)."""
+    from .parser import SESSIONS
+
+    section = archive.data.em_summary
+    name, is_session = SESSIONS.get(archive, (None, False))
+    section.session = name
+    section.record = "session" if is_session else "file"
+
+
+def summary_section(summary: EmSummary):
+    """The schema section of a summary: entry-wide values, then one section per event."""
+    from .schema_package import SETTINGS, EmEventSummary
+    from .schema_package import EmSummary as EmSummarySection
+
+    section = EmSummarySection(
+        techniques=_joined(summary.techniques),
+        imaging_modes=_joined(summary.modes),
+        signal_kinds=_joined(summary.signal_kinds),
+        vendor=_joined(summary.vendors),
+        model=_joined(summary.models),
+        instrument=_joined(summary.instruments),
+        sample_name=_joined(summary.sample_names),
+        elements=_joined(summary.elements),
+        phases=_joined(summary.phases),
+        acquisition_start=summary.start_time,
+        acquisition_end=summary.end_time,
+        n_events=len(summary.events),
+        data_shape=_shape(summary.events[0].data_shape) if summary.events else None,
+        detector_name=_shared([e.detector_name for e in summary.events]),
+        detector_type=_shared([e.detector_type for e in summary.events]),
+    )
+    for name in SETTINGS:
+        value = _shared([e.settings.get(name) for e in summary.events])
+        if value is not None:
+            setattr(section, name, value)
+    section.events = [_event_section(EmEventSummary, event) for event in summary.events]
+    return section
+
+
+def _event_section(section_class, event: EventSummary):
+    section = section_class(
+        name=event.path,
+        technique=event.techniques[0] if event.techniques else None,
+        imaging_mode=event.mode,
+        signal_kind=event.signal_kinds[0] if event.signal_kinds else None,
+        data_shape=_shape(event.data_shape),
+        detector_name=event.detector_name,
+        detector_type=event.detector_type,
+        start_time=event.start_time,
+    )
+    for name, value in event.settings.items():
+        setattr(section, name, value)
+    return section
+
+
+def _shared(values: list):
+    """The value all events that record it share; None if none records it or they differ."""
+    known = {v for v in values if v is not None}
+    return known.pop() if len(known) == 1 else None
+
+
+def _joined(values) -> str | None:
+    return ", ".join(values) or None
+
+
+def _shape(shape: tuple[int, ...]) -> str | None:
+    return " x ".join(str(n) for n in shape) or None
 
 
 def _merged(existing, new) -> list[str]:

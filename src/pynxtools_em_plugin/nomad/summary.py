@@ -24,6 +24,12 @@ too. Per event (``NXem_event_data``; the whole entry if a writer has none):
   (an image titled with an element, e.g. ``Fe``, ``Fe-EELS``, ``C K element map``,
   taken as such when its title names a line/technique or the entry holds EDS/EELS
   spectra); element-named groups of ``NXem_eds``/``NXem_eels`` indexing.
+* **settings** in SI units (:data:`SETTING_PLACES`: high tension, magnification, camera
+  length, field of view, dwell time, probe current, convergence and collection
+  angles), converted with pint from the unit each field states; the pixel size from
+  the spacing of the first spatial axis of the event's first image.
+* **EBSD**: an ``NXem_ebsd`` group makes its event (or the entry's first) an EBSD
+  acquisition; the phases are the ``name`` fields of ``NXphase`` groups below it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import numpy as np
 
 from ..classify import (
     DIFFRACTION,
+    EBSD,
     EDS,
     EELS,
     EELS_WORDS,
@@ -71,6 +78,19 @@ _SPECTRAL_NAME = re.compile(r"energy|wavelength", re.IGNORECASE)
 _ELEMENT_TITLE = re.compile(r"^(?P<symbol>[A-Z][a-z]?)(?:[\s_-]+(?P<rest>.+))?$")
 _LINE_OR_MAP = re.compile(r"^(K|L|M|N)([a-zαβ]\d*)?(?![A-Za-z])|EELS|EDS|EDX|map", re.IGNORECASE)
 
+#: Instrument settings by NXem concept: name -> (SI unit, places as (NeXus class, field below a group of it)).
+SETTING_PLACES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "high_tension": ("V", (("NXsource", "voltage"),)),
+    "magnification": ("dimensionless", (("NXem_optical_system", "magnification"),)),
+    "camera_length": ("m", (("NXem_optical_system", "camera_length"),)),
+    "field_of_view": ("m", (("NXem_optical_system", "field_of_view"),)),
+    "dwell_time": ("s", (("NXscan_controller", "dwell_time"),)),
+    "probe_current": ("A", (("NXem_optical_system", "probe_current"), ("NXebeam_column", "probe_current"))),
+    "convergence_semi_angle": ("rad", (("NXem_optical_system", "semi_convergence_angle"),)),
+    "collection_inner_angle": ("rad", (("NXdetector", "collection_semi_angle/inner"),)),
+    "collection_outer_angle": ("rad", (("NXdetector", "collection_semi_angle/outer"),)),
+}
+
 
 @dataclass
 class SignalSummary:
@@ -81,6 +101,8 @@ class SignalSummary:
     scanning: bool
     element: str | None = None  # an element map's element (accepted later per entry)
     strong_element: bool = False  # the title itself says it is a map / line
+    shape: tuple[int, ...] = ()
+    pixel_size_m: float | None = None
 
 
 @dataclass
@@ -90,6 +112,10 @@ class EventSummary:
     techniques: list[str]
     signal_kinds: list[str]
     start_time: datetime | None
+    settings: dict[str, float] = field(default_factory=dict)  # SI units, see SETTING_PLACES
+    detector_name: str | None = None
+    detector_type: str | None = None
+    data_shape: tuple[int, ...] = ()
 
 
 @dataclass
@@ -100,7 +126,11 @@ class EmSummary:
     instruments: list[str] = field(default_factory=list)
     elements: list[str] = field(default_factory=list)
     sample_names: list[str] = field(default_factory=list)
+    vendors: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
     start_time: datetime | None = None
+    end_time: datetime | None = None
 
     @property
     def modes(self) -> list[str]:
@@ -136,6 +166,8 @@ def summarize(h5: h5py.File) -> EmSummary | None:
     summary.instruments = _unique(summary.instruments)
     summary.elements = sorted(set(summary.elements))
     summary.sample_names = _unique(summary.sample_names)
+    summary.vendors, summary.models = _unique(summary.vendors), _unique(summary.models)
+    summary.phases = _unique(summary.phases)
     return summary
 
 
@@ -171,9 +203,11 @@ def _summarize_entry(tree: _Tree, summary: EmSummary) -> None:
     drafts = [_draft_event(tree, event, shared) for event in events]
     spectra = {s.technique for d in drafts for s in d.signals if s.kind in ("spectrum", "spectrum image")}
     map_technique = EDS if EDS in spectra or EELS not in spectra else EELS
+    ebsd_events = _ebsd_events(tree, drafts)
     for draft in drafts:
         stored = _stored_label(draft.event)
-        techniques = [stored] if stored in TECHNIQUES else []
+        techniques = [stored] if stored in (*TECHNIQUES, EBSD) else []
+        techniques += [EBSD] if draft.event in ebsd_events else []
         for signal in draft.signals:
             if signal.element and (signal.strong_element or spectra & {EDS, EELS}):
                 summary.elements.append(signal.element)
@@ -184,21 +218,74 @@ def _summarize_entry(tree: _Tree, summary: EmSummary) -> None:
                 techniques += [f"{draft.mode} imaging"] if draft.mode else []
             elif signal.technique:
                 techniques.append(signal.technique)
-        summary.events.append(
-            EventSummary(
-                path=draft.event.name,
-                mode=draft.mode,
-                techniques=_unique(techniques),
-                signal_kinds=_unique(s.kind for s in draft.signals),
-                start_time=_time(draft.event.get("start_time")),
-            )
-        )
+        summary.events.append(_event_summary(tree, draft, _unique(techniques), shared))
     summary.elements += _atom_types(tree) + _indexing_elements(tree)
     summary.sample_names += tree.texts("NXsample", "name")
     summary.instruments += _instruments(tree, shared)
-    times = [_time(tree.entry.get("start_time")), summary.start_time] + [e.start_time for e in summary.events]
-    known = [t for t in times if t is not None]
-    summary.start_time = min(known, key=_sort_key) if known else None
+    fabrications = _instrument_fabrications(tree)
+    summary.vendors += [v for g in fabrications if (v := _text(g.get("vendor")))]
+    summary.models += [m for g in fabrications if (m := _text(g.get("model")))]
+    summary.phases += [p for g in tree.of_class("NXem_ebsd") for p in _phase_names(tree, g)]
+    times = [_time(tree.entry.get("start_time")), _time(tree.entry.get("end_time")), summary.start_time]
+    times += [summary.end_time, *(e.start_time for e in summary.events)]
+    known = sorted((t for t in times if t is not None), key=_sort_key)
+    summary.start_time, summary.end_time = (known[0], known[-1]) if known else (None, None)
+
+
+def _event_summary(tree: _Tree, draft: _EventDraft, techniques: list[str], shared: list[h5py.Group]) -> EventSummary:
+    scopes = [draft.event, *shared]
+    settings = {name: v for name in SETTING_PLACES if (v := _setting(tree, name, scopes)) is not None}
+    first = draft.signals[0] if draft.signals else None
+    pixel_size = next((s.pixel_size_m for s in draft.signals if s.pixel_size_m is not None), None)
+    if pixel_size is not None:
+        settings["pixel_size"] = pixel_size
+    return EventSummary(
+        path=draft.event.name,
+        mode=draft.mode,
+        techniques=techniques,
+        signal_kinds=_unique(s.kind for s in draft.signals),
+        start_time=_time(draft.event.get("start_time")),
+        settings=settings,
+        detector_name=next((t for s in scopes for t in tree.texts("NXdetector", "local_name", s)), None),
+        detector_type=next((t for s in scopes for t in tree.texts("NXdetector", "type", s)), None),
+        data_shape=first.shape if first else (),
+    )
+
+
+def _setting(tree: _Tree, name: str, scopes: list[h5py.Group]) -> float | None:
+    """The first value of a setting found in the scopes (event first), in its SI unit."""
+    unit, places = SETTING_PLACES[name]
+    for scope in scopes:
+        for nx_class, field_name in places:
+            for group in tree.of_class(nx_class, scope):
+                value = _in_unit(group.get(field_name), unit)
+                if value is not None:
+                    return value
+    return None
+
+
+def _ebsd_events(tree: _Tree, drafts: list[_EventDraft]) -> list[h5py.Group]:
+    """Events holding an NXem_ebsd group; the first event when the groups lie outside all events."""
+    groups = tree.of_class("NXem_ebsd")
+    inside = [d.event for d in drafts if any(_inside(g, d.event) for g in groups)]
+    return inside or ([drafts[0].event] if groups and drafts else [])
+
+
+def _phase_names(tree: _Tree, ebsd: h5py.Group) -> list[str]:
+    """Names of the NXphase groups of an EBSD indexing; phase 0 (not indexed) is no phase."""
+    names = []
+    for phase in tree.of_class("NXphase", ebsd):
+        name = _text(phase.get("name"))
+        identifier = phase.get("phase_id")
+        unindexed = isinstance(identifier, h5py.Dataset) and identifier.size == 1 and int(identifier[()]) == 0
+        if name and not unindexed and name.lower() not in ("notindexed", "not indexed"):
+            names.append(name)
+    return names
+
+
+def _instrument_fabrications(tree: _Tree) -> list[h5py.Group]:
+    """NXfabrication groups of the microscope (not of a detector or a stage)."""
+    return [g for g in tree.of_class("NXfabrication") if _nx_class(g.parent) == "NXem_instrument"]
 
 
 def _stored_label(event: h5py.Group) -> str | None:
@@ -261,23 +348,25 @@ def _summarize_signal(group: h5py.Group, settings: _Settings) -> SignalSummary |
     words = " ".join([title, str(signal.attrs.get("long_name", "")), *(a.long_name for a in axes)])
     spectral = [a for a in axes if a.spectral]
     rank = signal.ndim
+    shape = tuple(int(n) for n in signal.shape)
     if spectral:
         navigation = max(sum(n > 1 for n in signal.shape) - 1, 0)  # a 1 x 1024 "line" is one spectrum
         kind = "spectrum" if navigation == 0 else "spectrum image"
         texts = [words, settings.detector_text + " " + settings.context_text, settings.operation_mode]
         technique = _spectroscopy(texts, spectral[-1].energy_range)
-        return SignalSummary(group.name, title, kind, technique, scanning=navigation >= 1)
+        return SignalSummary(group.name, title, kind, technique, scanning=navigation >= 1, shape=shape)
     reciprocal = sum(a.reciprocal for a in axes)
     space = sum(a.kind is AxisKind.SPACE for a in axes)
+    pixel = next((a.step_m for a in axes if a.step_m is not None), None)
     if rank == 4:
-        return SignalSummary(group.name, title, "4D", FOUR_D_STEM, scanning=True)
+        return SignalSummary(group.name, title, "4D", FOUR_D_STEM, scanning=True, shape=shape, pixel_size_m=pixel)
     if reciprocal >= 2 or (reciprocal == 0 and space == 0 and "diffraction" in settings.operation_mode.lower()):
-        return SignalSummary(group.name, title, "diffraction", DIFFRACTION, scanning=space > 0)
+        return SignalSummary(group.name, title, "diffraction", DIFFRACTION, scanning=space > 0, shape=shape)
     if rank == 1:
         if axes and axes[0].kind is AxisKind.TIME:
-            return SignalSummary(group.name, title, "time series", None, scanning=False)
-        return SignalSummary(group.name, title, "line profile", "imaging", scanning=False)
-    summary = SignalSummary(group.name, title, "image", "imaging", scanning=False)
+            return SignalSummary(group.name, title, "time series", None, scanning=False, shape=shape)
+        return SignalSummary(group.name, title, "line profile", "imaging", scanning=False, shape=shape)
+    summary = SignalSummary(group.name, title, "image", "imaging", scanning=False, shape=shape, pixel_size_m=pixel)
     summary.element, summary.strong_element = _element_of_title(title)
     return summary
 
@@ -289,6 +378,7 @@ class _Axis:
     spectral: bool
     reciprocal: bool
     energy_range: tuple[float, float] | None
+    step_m: float | None = None  # spacing of a spatial axis, in metres
 
 
 def _axis(group: h5py.Group, name: str) -> _Axis:
@@ -300,7 +390,16 @@ def _axis(group: h5py.Group, name: str) -> _Axis:
     kind = classify_units(units)
     spectral = kind is AxisKind.ENERGY or bool(_SPECTRAL_NAME.search(long_name))
     reciprocal = kind is AxisKind.RECIPROCAL or bool(_RECIPROCAL_NAME.search(long_name))
-    return _Axis(kind, long_name, spectral, reciprocal and not spectral, _energy_range(dataset, units, kind))
+    step = _step_m(dataset, units) if kind is AxisKind.SPACE else None
+    return _Axis(kind, long_name, spectral, reciprocal and not spectral, _energy_range(dataset, units, kind), step)
+
+
+def _step_m(dataset: h5py.Dataset, units: str) -> float | None:
+    """Spacing of the first two values of a spatial axis, in metres (reads two values only)."""
+    if dataset.ndim != 1 or dataset.size < 2 or dataset.dtype.kind not in "iuf":
+        return None
+    first, second = (float(v) for v in dataset[:2])
+    return _converted(abs(second - first), units, "m")
 
 
 def _energy_range(dataset: h5py.Dataset, units: str, kind: AxisKind) -> tuple[float, float] | None:
@@ -379,15 +478,30 @@ def _axis_names(group: h5py.Group) -> list[str]:
 
 
 def _kilovolts(dataset: h5py.Dataset | None) -> float | None:
-    if dataset is None or dataset.size != 1 or dataset.dtype.kind not in "iuf":
+    return _in_unit(dataset, "kV")
+
+
+def _in_unit(dataset: Any, unit: str) -> float | None:
+    """A scalar numeric field converted from its ``@units`` to ``unit``; None without a convertible unit.
+
+    A dimensionless target accepts a field without units (a magnification), a finite value only.
+    """
+    if not isinstance(dataset, h5py.Dataset) or dataset.size != 1 or dataset.dtype.kind not in "iuf":
         return None
-    unit = parse_unit(_text(dataset.attrs.get("units")) or "")
     value = float(np.asarray(dataset[()]).reshape(-1)[0])
-    if unit is None:
+    units = _text(dataset.attrs.get("units")) or ""
+    if unit == "dimensionless" and not units.strip():
+        return value if np.isfinite(value) else None
+    return _converted(value, units, unit)
+
+
+def _converted(value: float, units: str, unit: str) -> float | None:
+    parsed = parse_unit(units)
+    if parsed is None or not np.isfinite(value):
         return None
     try:
-        return float(ureg().Quantity(value, unit).to("kV").magnitude)
-    except Exception:
+        return float(ureg().Quantity(value, parsed).to(unit).magnitude)
+    except Exception:  # another dimension (a voltage in m): not this setting
         return None
 
 
