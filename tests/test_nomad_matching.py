@@ -346,6 +346,29 @@ def test_a_folder_of_two_or_more_acquisitions_is_a_session_owned_by_the_first(tm
     assert session_members(tmp_path / "64x64_TEM_images_acquire.emi") == []  # one acquisition: no session
 
 
+def test_the_folder_eln_yaml_names_or_refuses_its_session(tmp_path):
+    from pynxtools_em_plugin.eln import load_eln
+    from pynxtools_em_plugin.errors import ConversionError
+    from pynxtools_em_plugin.nomad.sessions import session_members, session_name
+
+    shutil.copy(em_file("msa/example1.msa"), tmp_path / "spectrum.msa")
+    shutil.copy(em_file("gatan/2D/test_STEM_image.dm3"), tmp_path / "image.dm3")
+    members = [tmp_path / "image.dm3", tmp_path / "spectrum.msa"]
+    eln = tmp_path / "eln.yaml"
+    eln.write_text("session: {name: Lamella A3 day 1}\nsample: {name: A3}\n", encoding="utf-8")
+    assert session_members(members[1]) == members
+    assert session_name("day1/run2/spectrum.msa", members[1]) == "Lamella A3 day 1"
+    eln.write_text("session: false\n", encoding="utf-8")
+    assert session_members(members[1]) == []  # the edited eln.yaml is read again
+    eln.write_text("session: true\n", encoding="utf-8")
+    assert session_members(members[1]) == members
+    assert session_name("day1/run2/spectrum.msa", members[1]) == "day1/run2"
+    eln.write_text("session: maybe\n", encoding="utf-8")
+    with pytest.raises(ConversionError, match=r"'session' must be true, false or \{name: \.\.\.\}"):
+        load_eln([eln])
+    assert session_members(members[1]) == members  # an unreadable eln.yaml leaves the default
+
+
 def test_nomad_plugin_yaml_matches_pyproject():
     plugin = yaml.safe_load((REPO / "nomad_plugin.yaml").read_text(encoding="utf-8"))
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]

@@ -233,6 +233,31 @@ def test_raw_entry_equals_the_entry_of_its_converted_nexus_file(inputs, nomad_pa
     assert raw.data.datetime == converted.data.datetime
 
 
+def test_memoised_nexus_lookups_leave_the_archive_of_pynxtools_parser_unchanged(nomad_parse, tmp_path):
+    from nomad.datamodel import EntryArchive
+    from pynxtools.nomad.parsers import nexus_parser
+
+    from pynxtools_em_plugin.compat.pynxtools import memoised_nexus_lookups
+
+    nexus = tmp_path / "tia.nxs"
+    inputs = ["tia/64x64_TEM_images_acquire.emi", "tia/64x64_TEM_images_acquire_1.ser"]
+    assert convert([em_file(name) for name in inputs], nexus).status == "converted"
+    nomad_parse(em_file("gatan/2D/test_STEM_image.dm3"))  # NOMAD's metainfo built (shared by the session)
+    parser = nexus_parser.load()
+
+    def parsed() -> EntryArchive:
+        archive = EntryArchive()
+        parser.parse(str(nexus), archive, RecordingLogger())
+        return archive
+
+    plain = parsed()
+    with memoised_nexus_lookups():
+        memoised = parsed()
+    assert plain.data.ENTRY[0].definition__field == "NXem"
+    assert _first_event(plain).instrument.ebeam_column.electron_source.voltage__field.to("kV").magnitude == 200
+    assert memoised.m_to_dict() == plain.m_to_dict()
+
+
 def test_converted_file_is_kept_where_the_context_allows_writing(nomad_parse, tmp_path):
     writable, read_only = tmp_path / "staging", tmp_path / "elsewhere"
     for folder in (writable, read_only):

@@ -8,6 +8,7 @@ import h5py
 
 from conftest import em_file
 from pynxtools_em_plugin.batch import plan
+from pynxtools_em_plugin.compat import pynxtools as compat
 from pynxtools_em_plugin.compat.pynxtools import shared_nxdl_trees
 from pynxtools_em_plugin.conversion import convert
 
@@ -43,8 +44,11 @@ def test_shared_trees_give_the_output_and_warnings_of_fresh_conversions(tmp_path
     fresh = _convert_all(tmp_path / "fresh")
     with shared_nxdl_trees():
         shared = _convert_all(tmp_path / "shared")
+    with shared_nxdl_trees():  # the trees the first context built and extended (a NOMAD worker's next file)
+        again = _convert_all(tmp_path / "again")
     assert [status for status, _, _ in shared] == ["converted"] * len(SAMPLES)
     assert shared == fresh
+    assert again == fresh
 
 
 def test_each_pynxtools_user_builds_its_tree_once(monkeypatch):
@@ -52,9 +56,12 @@ def test_each_pynxtools_user_builds_its_tree_once(monkeypatch):
     import pynxtools.dataconverter.validation as validation
 
     built = []
+    monkeypatch.setattr(compat, "_TREES", {module: {} for module in compat._TREES})  # none built yet
     monkeypatch.setattr(helpers, "generate_tree_from", lambda nxdl, set_root_attr=True: built.append(nxdl) or object())
     with shared_nxdl_trees():
         first, second = helpers.generate_tree_from("NXem"), helpers.generate_tree_from("NXem")
         assert first is second and built == ["NXem"]
         assert validation.generate_tree_from is not helpers.generate_tree_from  # one tree per user
     assert helpers.generate_tree_from.__name__ == "<lambda>"  # restored
+    with shared_nxdl_trees():
+        assert helpers.generate_tree_from("NXem") is first and built == ["NXem"]  # kept for the process

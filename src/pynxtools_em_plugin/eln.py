@@ -13,6 +13,8 @@ and the time zone of the instrument PC. Example: ``examples/eln.yaml``::
     licence: CC-BY-4.0 or {name: CC-BY-4.0, url: https://creativecommons.org/licenses/by/4.0/}
     citations: [{doi: 10.xxxx/..., author: ..., description: ..., url: ...}]
     conversion: {anonymize: false, record_absolute_paths: false}   # see provenance.py
+    session: false                 # NOMAD: this folder is no session; or true (the default for 2+
+                                   # acquisitions), or {name: Lamella A3 day 1} (the session's name)
 
 The file is read with ``yaml.safe_load`` (no Python objects from YAML).
 """
@@ -27,7 +29,7 @@ from typing import Any
 from .errors import ConversionError
 from .units import parse_unit
 
-_TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project", "licence", "citations", "conversion"}
+_TOP_LEVEL = {"timezone", "experiment", "sample", "users", "project", "licence", "citations", "conversion", "session"}
 _ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 _EXPERIMENT_FIELDS = {
     "identifier": "identifier_experiment",
@@ -62,8 +64,19 @@ def load_eln(paths: list[Path]) -> dict[str, Any]:
         unknown = set(content) - _TOP_LEVEL
         if unknown:
             raise ConversionError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL)}")
+        session_choice(content, path)  # checked here: only NOMAD's session matching reads it
         merged.update(content)
     return merged
+
+
+def session_choice(eln: dict[str, Any], source: Path | str = "ELN") -> bool | str | None:
+    """What a folder's ELN says of its session in NOMAD: ``False`` (none), ``True`` (one), a name, or nothing."""
+    choice = eln.get("session")
+    if choice is None or isinstance(choice, bool):
+        return choice
+    if isinstance(choice, dict) and set(choice) == {"name"} and isinstance(choice["name"], str) and choice["name"]:
+        return choice["name"].strip()
+    raise ConversionError(source, "'session' must be true, false or {name: ...}")
 
 
 def _first_line(exc: Exception) -> str:

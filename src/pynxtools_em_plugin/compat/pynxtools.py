@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,8 @@ def write_template(template: Any, nxdl_path: str, path: Path, file_name: str) ->
 # ---- NXDL trees shared, writer look-ups memoised ------------------------------------------
 #: pynxtools modules that build the NexusNode tree of a definition per conversion.
 _TREE_USERS = (_HELPERS, _VALIDATION)
+#: The trees :func:`shared_nxdl_trees` built, per user module and (definition, options), for the process.
+_TREES: dict[str, dict[tuple, Any]] = {module: {} for module in _TREE_USERS}
 _uses(_HELPERS, "generate_tree_from")
 _uses(_VALIDATION, "generate_tree_from")
 _uses(_WRITER, "get_node_at_nxdl_path")
@@ -135,7 +138,8 @@ def shared_nxdl_trees() -> Iterator[None]:
     pynxtools builds the NexusNode tree of NXem from the NXDL files twice per conversion
     (the template, then the validation): about 0.5 s of the 0.9 s a small file costs in a
     warm process. Within this context each user module gets one tree per (definition,
-    options), built on first use and inherited by forked workers. pynxtools extends a tree
+    options), built on first use, kept for the process (the next context, e.g. the next
+    file a NOMAD worker parses, reuses it) and inherited by forked workers. pynxtools extends a tree
     lazily as it resolves names, always with nodes of the same definition, so a tree
     extended by an earlier file describes the same definition for the next
     (tests/test_trees.py: outputs and warnings stay those of fresh conversions).
@@ -149,7 +153,7 @@ def shared_nxdl_trees() -> Iterator[None]:
     """
     with ExitStack() as stack:
         for module in _TREE_USERS:
-            stack.enter_context(_replaced(module, "generate_tree_from", _cached))
+            stack.enter_context(_replaced(module, "generate_tree_from", partial(_cached, trees=_TREES[module])))
         stack.enter_context(_replaced(_WRITER, "get_node_at_nxdl_path", _memoised_lookup))
         yield
 
@@ -166,9 +170,7 @@ def _replaced(module: str, name: str, wrap: Callable[[Any], Any]) -> Iterator[No
         setattr(target, name, original)
 
 
-def _cached(generate: Callable[..., Any]) -> Callable[..., Any]:
-    trees: dict[tuple, Any] = {}
-
+def _cached(generate: Callable[..., Any], trees: dict[tuple, Any]) -> Callable[..., Any]:
     def generate_tree_from(nxdl: str, set_root_attr: bool = True) -> Any:
         key = (nxdl, set_root_attr)
         if key not in trees:

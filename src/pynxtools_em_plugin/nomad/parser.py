@@ -28,7 +28,7 @@ from nomad.datamodel import EntryArchive
 from nomad.parsing import MatchingParser
 from nomad.utils import get_logger
 
-from ..compat.pynxtools import memoised_nexus_lookups
+from ..compat.pynxtools import memoised_nexus_lookups, shared_nxdl_trees
 from ..conversion import ConversionSettings, convert
 from ..eln import load_eln
 from ..errors import ConversionError
@@ -60,7 +60,10 @@ class EmRawParser(MatchingParser):
         return {SESSION_KEY} if owns_session(Path(filename)) else True
 
     def parse(self, mainfile: str, archive: EntryArchive, logger=None, child_archives=None) -> None:
-        logger = logger or get_logger(__name__)
+        with shared_nxdl_trees():  # the writer's NXDL look-ups memoised, as in em-plugin convert's batches
+            self._parse(mainfile, archive, logger or get_logger(__name__), child_archives)
+
+    def _parse(self, mainfile: str, archive: EntryArchive, logger, child_archives) -> None:
         path = Path(mainfile)  # as NOMAD gives it: pynxtools derives the upload path from it
         fmt, companions, eln = conversion_inputs(path)
         eln = _readable_eln(eln, logger)

@@ -12,6 +12,11 @@ acquisition by name (the *owner*), so it is made once per folder. Every entry of
 folder, the session entry included, carries the session's name (the folder's path in
 the upload) in ``data.em_summary.session``: one search for it lists the session and
 its files.
+
+The folder's ``eln.yaml`` may decide: ``session: false`` (no session entry, whatever
+the folder holds), ``session: true`` (the default), ``session: {name: ...}`` (the
+session's name instead of the folder's path). An ``eln.yaml`` this package cannot
+read leaves the default.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ..eln import load_eln, session_choice
+from ..errors import ConversionError
 from .matching import FOLDER_ELN_NAMES, claims
 
 #: Mainfile key of the session entry (a child entry of the owner's).
@@ -35,12 +42,31 @@ def session_members(path: Path) -> list[Path]:
         stamp = folder.stat().st_mtime_ns
     except OSError:
         return []
-    members = _members(str(folder), stamp)
+    members = _members(str(folder), stamp, _eln_stamp(folder))
     return list(members) if Path(path) in members else []
 
 
+def folder_choice(folder: Path) -> bool | str | None:
+    """The ``session`` of the folder's ``eln.yaml`` (see the module docstring); None without a readable one."""
+    try:
+        return session_choice(load_eln(_folder_eln(folder)))
+    except ConversionError:
+        return None
+
+
+def _folder_eln(folder: Path) -> list[Path]:
+    return [folder / name for name in FOLDER_ELN_NAMES if (folder / name).is_file()]
+
+
+def _eln_stamp(folder: Path) -> tuple[int, ...]:
+    """Modification times of the folder's ELN YAML: editing it changes the session (not the folder's time)."""
+    return tuple(path.stat().st_mtime_ns for path in _folder_eln(folder))
+
+
 @lru_cache(maxsize=256)
-def _members(folder: str, mtime_ns: int) -> tuple[Path, ...]:
+def _members(folder: str, mtime_ns: int, eln_stamp: tuple[int, ...]) -> tuple[Path, ...]:
+    if folder_choice(Path(folder)) is False:
+        return ()
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if e.is_file() and e.name.lower() not in FOLDER_ELN_NAMES)
@@ -64,7 +90,11 @@ def owns_session(path: Path) -> bool:
 
 
 def session_name(mainfile: str | None, path: Path) -> str:
-    """The session's name: its folder's path in the upload (``.`` for the upload's top folder)."""
+    """The session's name: the folder's ``eln.yaml`` ``session: {name: ...}``, else its folder's path in
+    the upload (``.`` for the upload's top folder)."""
+    choice = folder_choice(Path(path).parent)
+    if isinstance(choice, str):
+        return choice
     if mainfile and not os.path.isabs(mainfile):
         return os.path.dirname(mainfile) or "."
     return Path(path).parent.name
