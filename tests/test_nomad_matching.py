@@ -379,3 +379,21 @@ def test_nomad_plugin_yaml_matches_pyproject():
     assert {e["name"]: e["object"] for e in plugin["entry_points"]} == declared
     kinds = ("parser", "normalizer", "schema_package", "app", "example_upload")
     assert all(e["kind"] in kinds for e in plugin["entry_points"])
+
+
+@pytest.mark.parametrize(
+    ("relative", "phases", "settings"),
+    [
+        ("ebsd/ctf/twins.ctf", ["Magnesium"], {"high_tension": 20000.0}),
+        ("ebsd/edax_h5ebsd/patterns.h5", ["Nickel"], {}),
+    ],
+)
+def test_summary_of_our_own_ebsd_conversions(relative, phases, settings, convert):
+    """What NOMAD shows of an EBSD file converted by this package: EBSD among the methods, the phases by name,
+    the SEM settings of the header in SI units."""
+    pytest.importorskip("orix")
+    summary = summarize_file(convert(em_file(relative)).path)
+    assert "EBSD" in summary.techniques
+    assert summary.phases == phases
+    for name, value in settings.items():
+        assert summary.events[0].settings[name] == pytest.approx(value)
