@@ -88,21 +88,40 @@ def pattern_signal(
         ]
     else:
         scan_axes = [Axis("scan point", np.arange(points, dtype=np.float64), "", AxisKind.INDEX)]
+    derived = {"ebsd": _facts(grid, points, pattern_rows, pattern_cols)}
+    return kikuchi_signal(path, format_name, data, scan_axes, metadata, derived, path.stem, "patterns", warnings)
+
+
+def kikuchi_signal(
+    path: Path,
+    format_name: str,
+    data: Any,
+    scan_axes: list[Axis],
+    metadata: dict[str, Any],
+    derived: dict[str, Any],
+    title: str,
+    context: str,
+    warnings: list[str] | None = None,
+) -> Signal:
+    """The one EBSD pattern signal (pattern files here, the patterns of EBSD HDF5 maps in
+    ``formats/ebsd``): ``data`` already shaped as the scan axes followed by the pattern rows and
+    columns, which become detector axes in pixels."""
+    pattern_rows, pattern_cols = (int(n) for n in data.shape[-2:])
     detector_axes = [
         Axis("detector y", np.arange(pattern_rows, dtype=np.float64), "", AxisKind.INDEX),
         Axis("detector x", np.arange(pattern_cols, dtype=np.float64), "", AxisKind.INDEX),
     ]
     return Signal(
-        title=path.stem,
+        title=title,
         data=data,
         axes=[*scan_axes, *detector_axes],
         source=path,
         format_name=format_name,
         metadata=metadata,
-        derived={"ebsd": _facts(grid, points, pattern_rows, pattern_cols)},
+        derived=derived,
         signal_type=EBSD,
         quantity=QUANTITY,
-        context="patterns",
+        context=context,
         warnings=list(warnings or []),
     )
 

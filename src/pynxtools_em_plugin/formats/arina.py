@@ -38,6 +38,7 @@ import numpy as np
 from .. import chunking
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
+from ..parsing import parse_number
 from . import HDF5_MAGIC
 
 NAME = "arina"
@@ -249,11 +250,9 @@ def _axes(shape: tuple[int, ...], scan_axes: int, side: dict[str, Any] | None) -
 
 
 def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
+    """A positive, finite side-file number (a pixel size), else None."""
+    number = parse_number(value)
+    return number if number is not None and number > 0 else None
 
 
 # ---- metadata trees -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...errors import ConversionError
 from ...model import Axis, AxisKind, CrystalPhase, OrientationMap, Signal
+from .._kikuchi import kikuchi_signal
 
 #: Quality measures shown as the event's image, best first (vendor names of every flavour).
 QUALITY_PREFERENCE = (
@@ -215,10 +216,6 @@ def pattern_signal(
     """Kikuchi patterns (lazy) as an EBSD signal: (rows, cols, height, width) on a square grid,
     (points, height, width) otherwise (coordinates in ``ebsd/x``, ``ebsd/y``)."""
     height, width = (int(n) for n in patterns.shape[-2:])
-    detector = [
-        Axis("detector y", np.arange(height, dtype=np.float64), "", AxisKind.INDEX),
-        Axis("detector x", np.arange(width, dtype=np.float64), "", AxisKind.INDEX),
-    ]
     derived = {"ebsd": {**scan_facts(orientation_map), **facts}}
     rows, cols = orientation_map.shape
     if orientation_map.is_square and patterns.shape[0] == rows * cols:
@@ -231,18 +228,7 @@ def pattern_signal(
         data = patterns
         scan = [Axis("scan point", np.arange(patterns.shape[0], dtype=np.float64), "", AxisKind.INDEX)]
         derived["ebsd"] |= {"x": orientation_map.x.tolist(), "y": orientation_map.y.tolist()}
-    return Signal(
-        title="Kikuchi patterns",
-        data=data,
-        axes=[*scan, *detector],
-        source=path,
-        format_name=flavour,
-        metadata=metadata,
-        derived=derived,
-        signal_type="EBSD",
-        quantity="Intensity (counts)",
-        context=context,
-    )
+    return kikuchi_signal(path, flavour, data, scan, metadata, derived, "Kikuchi patterns", context)
 
 
 def kikuchipy_patterns(path: Path, plugin: str, scan: str, **options: Any) -> Any:
