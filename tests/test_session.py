@@ -174,6 +174,21 @@ def test_a_longer_gap_merges_activities_and_factors_their_settings_out(tmp_path)
     assert again.exit_code == 0 and "SKIPPED" in again.output
 
 
+def test_a_failed_file_fails_the_session_command_but_the_record_is_written(tmp_path):
+    """A script must see that a file of the folder was left out (exit 1, as ``em-plugin convert``)."""
+    folder = session_folder(tmp_path, [("gatan/2D/test_STEM_image.dm3", None)])
+    (folder / "broken.dm3").write_bytes(b"")
+    output, page = tmp_path / "out" / "session.nxs", tmp_path / "out" / "session.html"
+    run = CliRunner().invoke(main, ["session", str(folder), "-o", str(output), "--html", str(page)])
+    assert run.exit_code == 1 and "Traceback" not in run.output
+    assert f"FAILED  {folder / 'broken.dm3'}: is empty (0 bytes)" in run.output
+    assert "1 files in one record, 1 failed" in run.output
+    assert page.is_file()
+    with h5py.File(output, "r") as h5:
+        assert [e["type"][()].decode() for e in events_of(h5)] == ["STEM imaging"]
+        assert scalar(h5, f"entry1/measurement/event1/{VOLTAGE}") == (200.0, "kV")
+
+
 def test_dataconverter_marks_the_shared_copies_as_links(tmp_path, convert, monkeypatch):
     """pynxtools' own writer copies linked values; the copies keep ``@target`` (the NeXus link mark)."""
     monkeypatch.setenv("EM_PLUGIN_SESSION_GAP", str(6 * 3600))

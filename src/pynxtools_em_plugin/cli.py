@@ -180,6 +180,7 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
 
     Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
     each event is labelled with its technique and gets a small preview; an ELN YAML in the folder is used too.
+    A file that cannot be read is reported and left out; the exit code is then 1, the record is still written.
     """
     from .batch import plan
     from .conversion import ConversionSettings, convert
@@ -201,13 +202,13 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
     click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
     _echo_warnings(outcome, verbose)
     click.echo(
-        f"{len(batch.jobs)} files in one record, {len(outcome.warnings)} warnings; "
+        f"{len(batch.jobs)} files in one record, {len(batch.rejected)} failed, {len(outcome.warnings)} warnings; "
         f"{time.perf_counter() - started:.1f} s"
     )
-    if outcome.status == "failed":
-        raise SystemExit(1)
-    if html is not None:
+    if html is not None and outcome.status != "failed":
         _write_page(output, html)
+    if outcome.status == "failed" or batch.rejected:  # a script must see a file left out, as for `convert`
+        raise SystemExit(1)
 
 
 @main.command("view")
