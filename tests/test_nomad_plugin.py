@@ -577,6 +577,7 @@ def test_a_folder_of_acquisitions_becomes_a_session_entry_that_its_file_entries_
     assert summary.acquisition_start < summary.acquisition_end  # the time range of the whole session
     assert summary.sample_name == "SrTiO3 lamella A3"  # the folder's eln.yaml
     assert len(session.data.ENTRY[0].measurement.eventID) == 2
+    assert session.data.ENTRY[0].title__field == "session_2016"  # the record titled as em-plugin session does
     for archive in (owner, member):
         assert (archive.data.em_summary.record, archive.data.em_summary.session) == ("file", "session_2016")
     indexed = _search_values(session)

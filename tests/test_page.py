@@ -44,6 +44,7 @@ def test_session_html_holds_the_record(session_page):
     record = read_record(nexus)
     summary = {row.name: row.value for row in record.summary}
     assert summary["instrument"] == "FEI Tecnai" and summary["events"] == "3"
+    assert summary["session"] == folder.name  # no ELN names the session
     assert summary["start"] == "2014-07-09T18:56:37+00:00"
     assert [[e.label for e in a.events] for a in record.activities] == [
         ["Electron diffraction"],

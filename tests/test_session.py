@@ -189,6 +189,44 @@ def test_a_failed_file_fails_the_session_command_but_the_record_is_written(tmp_p
         assert scalar(h5, f"entry1/measurement/event1/{VOLTAGE}") == (200.0, "kV")
 
 
+TWO_SPECTRA = [("gatan/1D/test-EELS_spectrum.dm3", None), ("gatan/1D/test-EDS_spectrum.dm3", None)]
+
+
+def test_the_session_name_titles_the_record(tmp_path):
+    """ELN ``session: {name: ...}`` (as NOMAD reads it), else the folder's name; ``--name`` wins."""
+    folder = session_folder(tmp_path, TWO_SPECTRA)
+
+    def title(*options: str) -> str:
+        output = tmp_path / "out.nxs"
+        run = CliRunner().invoke(main, ["session", str(folder), "-o", str(output), "--overwrite", *options])
+        assert run.exit_code == 0, run.output
+        with h5py.File(output, "r") as h5:
+            written = h5["entry1/title"][()].decode()
+        assert f"(session '{written}')" in run.output
+        return written
+
+    assert title() == "session"
+    (folder / "eln.yaml").write_text("session: {name: Lamella A3 day 1}\nsample: {name: A3}\n", encoding="utf-8")
+    assert title() == "Lamella A3 day 1"
+    assert title("--name", "run 2") == "run 2"
+    (folder / "eln.yaml").write_text("session: true\n", encoding="utf-8")
+    assert title() == "session"
+
+
+def test_dataconverter_titles_a_session_record_with_the_eln_name(tmp_path, convert):
+    folder = session_folder(tmp_path, TWO_SPECTRA)
+    eln = folder / "eln.yaml"
+    eln.write_text("session: {name: ' Lamella A3 day 1 '}\n", encoding="utf-8")
+    result = convert(*inputs(folder))
+    assert_clean_nxem(result)
+    with result.h5() as h5:
+        assert h5["entry1/title"][()].decode() == "Lamella A3 day 1"
+        assert scalar(h5, f"entry1/measurement/event1/{VOLTAGE}") == (200.0, "kV")
+    one_file = convert(folder / "test-EELS_spectrum.dm3", eln)  # one acquisition: no session record
+    with one_file.h5() as h5:
+        assert "title" not in h5["entry1"]
+
+
 def test_dataconverter_marks_the_shared_copies_as_links(tmp_path, convert, monkeypatch):
     """pynxtools' own writer copies linked values; the copies keep ``@target`` (the NeXus link mark)."""
     monkeypatch.setenv("EM_PLUGIN_SESSION_GAP", str(6 * 3600))

@@ -166,6 +166,10 @@ def _dry_run(batch, settings, extra_inputs, always_hash: bool) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds without acquisition that start a new activity  [default: $EM_PLUGIN_SESSION_GAP, else 300]",
 )
+@click.option(
+    "--name",
+    help="The session's name, the record's title  [default: the ELN YAML's session: {name: ...}, else the folder name]",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-c", "--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="User mapping table.")
 @provenance_options
@@ -175,7 +179,7 @@ def _dry_run(batch, settings, extra_inputs, always_hash: bool) -> None:
     help="Also write the record as one offline HTML page (gallery, settings, vendor metadata).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Print the warnings too.")
-def session_record(folder, output, gap, overwrite, config_file, anonymize, absolute_paths, html, verbose) -> None:
+def session_record(folder, output, gap, name, overwrite, config_file, anonymize, absolute_paths, html, verbose) -> None:
     """Convert every EM file below FOLDER into one NXem session record.
 
     Events are ordered by acquisition time and grouped into activities at pauses longer than --gap;
@@ -195,11 +199,18 @@ def session_record(folder, output, gap, overwrite, config_file, anonymize, absol
         raise click.ClickException(f"no electron-microscopy file found in {folder}")
     inputs = [path for job in batch.jobs for path in job.inputs]
     eln = [p for p in batch.ignored if is_eln_file(p)]
+    name = name or _session_name(eln, folder)
     settings = ConversionSettings(
-        overwrite, False, config_file, session_gap=gap, anonymize=anonymize, absolute_paths=absolute_paths
+        overwrite,
+        False,
+        config_file,
+        session_gap=gap,
+        session_name=name,
+        anonymize=anonymize,
+        absolute_paths=absolute_paths,
     )
     outcome = convert([*inputs, *eln], output, settings)
-    click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message}")
+    click.echo(f"{_STATUS[outcome.status]:<7} {folder} -> {outcome.message} (session '{name}')")
     _echo_warnings(outcome, verbose)
     click.echo(
         f"{len(batch.jobs)} files in one record, {len(batch.rejected)} failed, {len(outcome.warnings)} warnings; "
@@ -290,6 +301,17 @@ def _report_poll(result, verbose: bool) -> None:
         click.echo(f"{stamp} REMOVED {line}")
     for outcome in result.sessions:
         click.echo(f"{stamp} SESSION {_STATUS[outcome.status]} {outcome.message}")
+
+
+def _session_name(eln_files: list[Path], folder: Path) -> str:
+    """The ELN YAML's ``session: {name: ...}``, else the folder's name (as NOMAD names a session)."""
+    from .eln import eln_session_name, load_eln
+    from .errors import ConversionError
+
+    try:
+        return eln_session_name(load_eln(eln_files), default=folder.resolve().name)
+    except ConversionError:  # the conversion reports the unreadable ELN
+        return folder.resolve().name
 
 
 def _session_gap(given: float | None) -> float:

@@ -50,6 +50,7 @@ class ConversionSettings:
     strict: bool = False  # validation problems fail the conversion
     config_file: str | None = None  # user mapping table (-c)
     session_gap: float | None = None  # seconds between activities of a session record (default: the reader's)
+    session_name: str | None = None  # the record's title (default: the ELN's session name, see the reader)
     anonymize: bool = False  # drop vendor-recorded operator names (provenance.ConversionOptions)
     absolute_paths: bool = False  # record input paths instead of base names
 
@@ -58,6 +59,8 @@ class ConversionSettings:
         options: dict[str, Any] = {key: True for key in ("anonymize", "absolute_paths") if getattr(self, key)}
         if self.session_gap is not None:
             options["session_gap"] = self.session_gap
+        if self.session_name:
+            options["session_name"] = self.session_name
         if self.config_file:
             options["config_file"] = self.config_file
         return options

@@ -14,7 +14,8 @@ and the time zone of the instrument PC. Example: ``examples/eln.yaml``::
     citations: [{doi: 10.xxxx/..., author: ..., description: ..., url: ...}]
     conversion: {anonymize: false, record_absolute_paths: false}   # see provenance.py
     session: false                 # NOMAD: this folder is no session; or true (the default for 2+
-                                   # acquisitions), or {name: Lamella A3 day 1} (the session's name)
+                                   # acquisitions), or {name: Lamella A3 day 1} (the session's name:
+                                   # the title of session records, em-plugin session and NOMAD alike)
 
 The file is read with ``yaml.safe_load`` (no Python objects from YAML).
 """
@@ -64,7 +65,7 @@ def load_eln(paths: list[Path]) -> dict[str, Any]:
         unknown = set(content) - _TOP_LEVEL
         if unknown:
             raise ConversionError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_LEVEL)}")
-        session_choice(content, path)  # checked here: only NOMAD's session matching reads it
+        session_choice(content, path)  # checked here: read again where sessions are named or matched
         merged.update(content)
     return merged
 
@@ -77,6 +78,13 @@ def session_choice(eln: dict[str, Any], source: Path | str = "ELN") -> bool | st
     if isinstance(choice, dict) and set(choice) == {"name"} and isinstance(choice["name"], str) and choice["name"]:
         return choice["name"].strip()
     raise ConversionError(source, "'session' must be true, false or {name: ...}")
+
+
+def eln_session_name(eln: dict[str, Any], default: str | None = None) -> str | None:
+    """The session's name the ELN gives (``session: {name: ...}``), else ``default``: one rule for
+    ``em-plugin session``, ``dataconverter`` and NOMAD's session entries."""
+    choice = session_choice(eln)
+    return choice if isinstance(choice, str) else default
 
 
 def _first_line(exc: Exception) -> str:

@@ -109,6 +109,7 @@ def _text(group: Any, path: str) -> str:
 def _summary(entry: Any, events: int) -> list[Setting]:
     users = [_text(entry, f"{k}/name") for k in entry if k.startswith("user")]
     rows = [
+        Setting("session", _text(entry, "title")),
         Setting("instrument", _text(entry, "measurement/instrument/name")),
         Setting("start", _text(entry, "start_time")),
         Setting("end", _text(entry, "end_time")),

@@ -20,7 +20,7 @@ from pynxtools.dataconverter.readers.base.reader import BaseReader
 
 from .classify import classify
 from .compat.pynxtools import release_nxdl_path_cache
-from .eln import eln_entries, is_eln_file, load_eln
+from .eln import eln_entries, eln_session_name, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
 from .incremental import programs_used
@@ -78,7 +78,9 @@ class EmPluginReader(BaseReader):
         **kwargs: Any,
     ) -> dict:
         config = kwargs.get("config_file")
-        options = {key: kwargs[key] for key in ("anonymize", "absolute_paths", "session_gap") if key in kwargs}
+        options = {
+            key: kwargs[key] for key in ("anonymize", "absolute_paths", "session_gap", "session_name") if key in kwargs
+        }
         return fill_template(template, [Path(p) for p in file_paths or ()], config, **options)
 
 
@@ -88,7 +90,8 @@ READER = EmPluginReader
 def fill_template(template, paths: list[Path], config_file: str | None = None, **options: Any):
     """Read the vendor files and fill ``template`` (a pynxtools Template).
 
-    ``options``: ``anonymize`` and ``absolute_paths`` (see :class:`ConversionOptions`), ``session_gap``.
+    ``options``: ``anonymize`` and ``absolute_paths`` (see :class:`ConversionOptions`), ``session_gap``,
+    ``session_name`` (the record's title; default: the ELN's ``session: {name: ...}`` for a session record).
     Several vendor files (not counting companions) make a session record
     (:mod:`.session`): events in time order, activities split at pauses longer
     than ``session_gap`` seconds, shared settings stored once. Every event gets small previews, the first
@@ -96,6 +99,7 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     """
     started = datetime.now(UTC)
     session_gap = options.pop("session_gap", None)
+    session_name = options.pop("session_name", None)
     release_nxdl_path_cache()  # pynxtools' cache that never hits: ~15 MB per converted file otherwise
     eln_paths = [p for p in paths if is_eln_file(p)]
     eln = load_eln(eln_paths)
@@ -120,6 +124,8 @@ def fill_template(template, paths: list[Path], config_file: str | None = None, *
     builder.add_shared(events)
     if session is not None:
         builder.add_activities(session.activities, session.gap_seconds)
+    if title := session_name or (eln_session_name(eln) if session is not None else None):
+        builder.set(f"{ENTRY}/title", title)
     builder.add_times(events)
     for path, value in eln_entries(eln, source="ELN YAML").items():
         builder.set(f"{ENTRY}/{path}", value)

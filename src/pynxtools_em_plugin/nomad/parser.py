@@ -90,7 +90,8 @@ class EmRawParser(MatchingParser):
         inputs = [p for member in members for p in (member, *conversion_inputs(member)[1])]
         eln = _readable_eln([p for p in eln_files(members[0]) if p.name in FOLDER_ELN_NAMES], logger)
         output = _output_path(owner, members[0], f".{members[0].parent.name or 'upload'}.session.nxs")
-        outcome = convert([*dict.fromkeys(inputs), *eln], output, ConversionSettings(overwrite=True))
+        settings = ConversionSettings(overwrite=True, session_name=name)  # the record titled as the entry
+        outcome = convert([*dict.fromkeys(inputs), *eln], output, settings)
         _log(logger, outcome, "session", [p for p in inputs if p not in members], eln)
         if outcome.status != "converted":
             logger.warning("no session entry", session=name, reason=outcome.message)

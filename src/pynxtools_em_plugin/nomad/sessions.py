@@ -25,7 +25,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..eln import load_eln, session_choice
+from ..eln import eln_session_name, load_eln, session_choice
 from ..errors import ConversionError
 from .matching import FOLDER_ELN_NAMES, claims
 
@@ -48,10 +48,15 @@ def session_members(path: Path) -> list[Path]:
 
 def folder_choice(folder: Path) -> bool | str | None:
     """The ``session`` of the folder's ``eln.yaml`` (see the module docstring); None without a readable one."""
+    return session_choice(_folder_eln_content(folder))
+
+
+def _folder_eln_content(folder: Path) -> dict:
+    """The folder's ``eln.yaml``; empty when there is none or this package cannot read it."""
     try:
-        return session_choice(load_eln(_folder_eln(folder)))
+        return load_eln(_folder_eln(folder))
     except ConversionError:
-        return None
+        return {}
 
 
 def _folder_eln(folder: Path) -> list[Path]:
@@ -92,9 +97,6 @@ def owns_session(path: Path) -> bool:
 def session_name(mainfile: str | None, path: Path) -> str:
     """The session's name: the folder's ``eln.yaml`` ``session: {name: ...}``, else its folder's path in
     the upload (``.`` for the upload's top folder)."""
-    choice = folder_choice(Path(path).parent)
-    if isinstance(choice, str):
-        return choice
-    if mainfile and not os.path.isabs(mainfile):
-        return os.path.dirname(mainfile) or "."
-    return Path(path).parent.name
+    folder = Path(path).parent
+    in_upload = (os.path.dirname(mainfile) or ".") if mainfile and not os.path.isabs(mainfile) else folder.name
+    return eln_session_name(_folder_eln_content(folder), default=in_upload)
