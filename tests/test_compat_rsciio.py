@@ -159,6 +159,12 @@ def test_msa_numeric_keywords():
     assert not {"OWNER", "DATE", "OPERMODE"} & numeric
 
 
+# ---- edax ---------------------------------------------------------------------------------
+def test_spc_header_size_is_the_record_rsciio_reads_per_version():
+    assert compat.spc_header_size(0.7) == compat.spc_header_size(0.7000000476837158) == 20994  # float32 0.7
+    assert compat.spc_header_size(0.61) == 20736
+
+
 # ---- quantumdetector ------------------------------------------------------------------
 def test_merlin_header_parsers_give_the_fields_we_read():
     properties = compat.mib_properties(str(em_file(MIB)))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_nxem, em_file, full_data, run_dataconverter, scalar
-from pynxtools_em_plugin.errors import ConversionError
+from pynxtools_em_plugin.errors import ConversionError, UnrecognisedFile
 from pynxtools_em_plugin.formats import Acquisition, detect, edax, group, msa, read_signals
 
 SPC = "edax/647_leo_edax_test.spc"
@@ -198,6 +198,40 @@ def test_truncated_or_empty_edax_file_is_one_clear_line(tmp_path, name, cut):
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: bad_{name}: ")
     assert not (tmp_path / "out.nxs").exists()
+
+
+@pytest.mark.parametrize("cut", [34, 100, 400, 535, 3839, 20993])
+def test_spc_cut_inside_its_header_is_named_as_a_truncated_spc(tmp_path, cut):
+    """Claimed by the fields its first bytes still hold; one line naming the file, exit 1, no output."""
+    from click.testing import CliRunner
+
+    from pynxtools_em_plugin.cli import main
+
+    bad = tmp_path / "cut.spc"
+    bad.write_bytes(em_file(SPC).read_bytes()[:cut])
+    assert detect(bad) is edax
+    result = CliRunner().invoke(main, ["convert", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if "FAILED" in line]
+    assert line.endswith(
+        f"FAILED  {bad}: is an EDAX .spc file cut short: holds {cut} bytes, "
+        "its header and 4096 channels of counts take 20994: truncated or damaged"
+    )
+    assert not any(p.is_file() for p in tmp_path.rglob("*") if p != bad)
+
+
+def test_a_short_file_without_the_spc_acquisition_date_is_not_claimed(tmp_path):
+    header = bytearray(spc_header()[:400])  # version 0.61: a second layout, the same signature
+    short = tmp_path / "short.spc"
+    short.write_bytes(header)
+    assert detect(short) is edax
+    header[16:24] = bytes(8)  # no date: too little to tell a cut .spc from another short file
+    short.write_bytes(header)
+    with pytest.raises(UnrecognisedFile):
+        detect(short)
+    short.write_bytes(spc_header()[:33])  # with its date, but not even the channel count
+    with pytest.raises(UnrecognisedFile):
+        detect(short)
 
 
 @pytest.mark.parametrize(

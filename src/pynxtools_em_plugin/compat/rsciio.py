@@ -222,6 +222,17 @@ def element_symbol(atomic_number: int) -> str | None:
     return private("rsciio.utils._elements", "atomic_number2name").get(int(atomic_number))
 
 
+# ---- edax ----------------------------------------------------------------------------------
+_uses("rsciio.edax._api", "get_spc_dtype_list")
+
+
+def spc_header_size(version: float) -> int:
+    """Bytes of the whole ``.spc`` header record RosettaSciIO reads (``load_all_spc``) for a file version;
+    a shorter file makes its reader fail with a TypeError."""
+    layout = private("rsciio.edax._api", "get_spc_dtype_list")(load_all=True, endianness="<", version=round(version, 2))
+    return np.dtype(layout).itemsize
+
+
 # ---- quantumdetector -----------------------------------------------------------------------
 for _name in ("MIBProperties", "parse_hdr_file", "parse_timestamps"):
     _uses("rsciio.quantumdetector._api", _name)

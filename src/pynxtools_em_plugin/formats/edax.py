@@ -9,7 +9,9 @@ magnification, dwell time), whose name the ``.spd`` header records (``fName``). 
 are one acquisition (:func:`companions`); the ``.spd`` is what converts, a ``.spc``
 given with its ``.spd`` is not converted on its own, an ``.ipr`` alone is refused
 (:func:`lone_companion`). A ``.spd`` without its companions converts with an
-uncalibrated axis and a warning naming the missing file.
+uncalibrated axis and a warning naming the missing file. A ``.spc`` cut short, even inside its
+header, is still recognised by the fields its first bytes hold (version, acquisition date, data
+start, channels) and refused as truncated, not as an unknown file.
 
 ``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (``spc_header``,
 ``spd_header``, ``ipr_header``); ``Signal.derived`` holds ``atom_types`` (the
@@ -22,13 +24,14 @@ from __future__ import annotations
 import logging
 import math
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..chunking import rows_per_block
-from ..compat.rsciio import element_symbol, reader_logger
+from ..compat.rsciio import element_symbol, reader_logger, spc_header_size
 from ..errors import ConversionError
 from ..model import Signal
 from ._rsciio import call_reader, lazily, refuse_oversized, rsciio_log, signal_from_rsciio
@@ -38,9 +41,21 @@ TITLE = "EDAX EDS"
 EXTENSIONS = (".spc", ".spd", ".ipr")
 
 _SPD_TAG = b"MAPSPECTRA_DATA"
-#: ``.spc`` header: file version (float32) at 0, data start (int32) at 28, channels (int16) at 32,
-#: eV per channel (int32) at 384, beam energy in kV (float32) at 532.
-_SPC_FIELDS = ((0, "<f"), (28, "<i"), (32, "<h"), (384, "<i"), (532, "<f"))
+#: ``.spc`` header fields a sniffer checks: (offset, format, plausible value).
+_SPC_FIELDS: tuple[tuple[int, str, Callable[[Any], bool]], ...] = (
+    (0, "<f", lambda version: math.isfinite(version) and 0.5 <= version < 2.0),
+    (28, "<i", lambda data_start: 736 <= data_start <= 1 << 20),
+    (32, "<h", lambda channels: channels > 0),
+    (384, "<i", lambda ev_per_channel: 0 < ev_per_channel <= 1000),
+    (532, "<f", lambda kv: math.isfinite(kv) and 0 <= kv <= 1000),
+)
+#: Bytes that hold every field of :data:`_SPC_FIELDS`; a shorter file is a header cut short.
+_SPC_CHECKED_SIZE = 536
+#: Acquisition date and time at 16: year (int16), day, month, minute, hour, hundredths, second (int8).
+_SPC_DATE = struct.Struct("<h6b")
+_SPC_DATE_OFFSET = 16
+#: The fewest bytes of a cut ``.spc`` still claimed: version, date, data start, channels (offsets 0-33).
+_SPC_MIN_CLAIMED = 34
 #: ``.ipr`` header: version (333 or 334) -> its size; image type 0-4, colour 0-8, preset mode 0-1.
 _IPR_SIZES = {333: 252, 334: 264}
 _IPR_MAX_SIZE = 4096
@@ -53,17 +68,26 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _is_spc(head: bytes) -> bool:
-    if len(head) < 536:
+    """A whole header by its fields; one cut short (a truncated file: :func:`read` refuses it by name) by
+    the fields it still holds and a valid acquisition date, lest a short file of another kind be claimed."""
+    if len(head) < _SPC_MIN_CLAIMED:
         return False
-    version, data_start, channels, ev_per_channel, kv = (struct.unpack_from(f, head, o)[0] for o, f in _SPC_FIELDS)
+    present = [(o, f, plausible) for o, f, plausible in _SPC_FIELDS if o + struct.calcsize(f) <= len(head)]
+    if not all(plausible(struct.unpack_from(f, head, o)[0]) for o, f, plausible in present):
+        return False
+    return len(head) >= _SPC_CHECKED_SIZE or _has_acquisition_date(head)
+
+
+def _has_acquisition_date(head: bytes) -> bool:
+    year, day, month, minute, hour, hundredths, second = _SPC_DATE.unpack_from(head, _SPC_DATE_OFFSET)
     return (
-        math.isfinite(version)
-        and 0.5 <= version < 2.0
-        and 736 <= data_start <= 1 << 20
-        and channels > 0
-        and 0 < ev_per_channel <= 1000
-        and math.isfinite(kv)
-        and 0 <= kv <= 1000
+        1980 <= year <= 2200
+        and 1 <= month <= 12
+        and 1 <= day <= 31
+        and 0 <= hour < 24
+        and 0 <= minute < 60
+        and 0 <= second < 60
+        and 0 <= hundredths < 100
     )
 
 
@@ -122,9 +146,26 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
         head = handle.read(_SPD_HEADER.size)
     if head.startswith(_SPD_TAG):
         return [_read_spd(path, companions, file_reader)]
+    _refuse_cut_spc(path)
     entry = call_reader(path, TITLE, file_reader, load_all_spc=True)[0]
     _check_spectrum(path, entry)
     return [signal_from_rsciio(entry, path, NAME, context="spectrum", derived=_derived(entry))]
+
+
+def _refuse_cut_spc(path: Path) -> None:
+    """A ``.spc`` shorter than its header (RosettaSciIO's record of this version) or than the counts its
+    header declares, refused by name (RosettaSciIO would fail with a TypeError)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(_SPC_MIN_CLAIMED)
+    if len(head) < _SPC_MIN_CLAIMED:
+        raise ConversionError(path, f"is an EDAX .spc file cut short inside its header ({size} bytes): truncated")
+    (version,) = struct.unpack_from("<f", head)
+    data_start, channels = struct.unpack_from("<ih", head, 28)
+    needed = max(spc_header_size(version), data_start + 4 * channels)  # counts: uint32
+    if size < needed:
+        reason = f"holds {size} bytes, its header and {channels} channels of counts take {needed}: truncated or damaged"
+        raise ConversionError(path, f"is an EDAX .spc file cut short: {reason}")
 
 
 def _read_spd(path: Path, companions: list[Path], file_reader: Any) -> Signal:
