@@ -11,6 +11,7 @@ from pynxtools_em_plugin.errors import MappingTableError
 from pynxtools_em_plugin.formats import FORMAT_MODULES
 from pynxtools_em_plugin.mapping.engine import apply_rules, parse_table, rules_for, shipped_table
 from pynxtools_em_plugin.mapping.transforms import TransformContext
+from pynxtools_em_plugin.units import convert_values, round_converted
 
 
 def table(*mappings: dict, fmt: str = "gatan") -> str:
@@ -37,6 +38,41 @@ def test_unit_conversion_with_pint():
     assert value.value == pytest.approx(200.0)
     assert value.units == "kV"
     assert value.vendor_key == "a/V"
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "target", "expected"),
+    [
+        (0.32, "m", "mm", 320.0),
+        (1e-9, "m", "nm", 1.0),  # pint: 0.9999999999999999
+        (1.7, "µm", "nm", 1700.0),  # pint: 1699.9999999999998
+        (1.31, "mm", "m", 0.00131),  # pint: 0.0013100000000000002
+        (0.123456789012345, "m", "m", 0.123456789012345),  # 15 significant digits: unchanged
+        (123456.789012345, "nm", "µm", 123.456789012345),
+        (25.0, "degC", "K", 298.15),  # an offset, not a factor
+    ],
+)
+def test_a_converted_float_keeps_15_significant_digits(value, source, target, expected):
+    assert convert_values(value, source, target) == expected
+    assert convert_values(np.array([value, np.nan]), source, target).tolist()[0] == expected
+
+
+def test_convert_values_rounds_only_what_it_converts():
+    assert convert_values(320.00000000000006, "mm", "mm") == 320.00000000000006  # not converted: as given
+    assert convert_values(7, "nm", "nm") == 7 and isinstance(convert_values(7, "nm", "nm"), int)
+    assert round_converted(np.array([3, 7])).dtype.kind == "i"  # integers stay integers
+    assert round_converted(np.pi) == 3.14159265358979  # the 16th digit and beyond are unit arithmetic's
+    assert np.isinf(round_converted(np.inf)) and np.isnan(round_converted(np.nan))
+    assert round_converted(np.array([[1699.9999999999998], [-0.0]])).tolist() == [[1700.0], [-0.0]]
+
+
+def test_a_value_mapped_with_a_unit_loses_the_vendors_float_noise():
+    """DigitalMicrograph's own unit arithmetic: a 320 mm camera length recorded as 320.00000000000006."""
+    rule = {"src": "mag", "dst": "camera_length", "src_unit": "mm"}
+    (value,) = apply([rule], {"mag": 320.00000000000006}).values
+    assert (value.value, value.units) == (320.0, "mm")
+    (count,) = apply([{"src": "n", "dst": "frames"}], {"n": 7}).values  # no unit: as the vendor wrote it
+    assert count.value == 7 and isinstance(count.value, int)
 
 
 def test_radians_become_degrees_not_silently_copied():

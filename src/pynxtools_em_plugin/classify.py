@@ -290,10 +290,9 @@ def _energy_max(signal: Signal) -> float | None:
 
 def _converted(value: Any, units: str, target: str) -> float | None:
     """A number in ``target`` units; None for text or units pint cannot convert."""
-    from .units import parse_unit, ureg
+    from .units import convert_values, parse_unit
 
-    unit = parse_unit(units)
     try:
-        return float(ureg().Quantity(float(value), unit).to(target).magnitude) if unit is not None else None
+        return float(convert_values(float(value), units, target)) if parse_unit(units) is not None else None
     except Exception:  # pint's DimensionalityError, a text value
         return None

@@ -2,7 +2,11 @@
 
 Using pynxtools' registry means a unit we write is parsed exactly as the
 validator will parse it. Conversions are always explicit pint conversions:
-no hand-written factors, so degrees never become radians by accident.
+no hand-written factors, so degrees never become radians by accident. pint
+converts through base units (µm -> m -> nm), which leaves float noise in the
+16th/17th significant digit (1.7 µm -> 1699.9999999999998 nm); a converted float
+is therefore rounded to :data:`SIGNIFICANT_DIGITS` (:func:`round_converted`),
+which a float64 (15.95 digits) holds exactly and no measurement exceeds.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ _ALIASES = {
     "mR": "mrad",
     "nm^-1": "1/nm",
 }
+
+#: Significant digits of a converted float: every decimal of 15 digits survives a float64 round trip.
+SIGNIFICANT_DIGITS = 15
 
 
 @cache
@@ -100,15 +107,31 @@ def canonical_axis_units(kind: AxisKind) -> str | None:
 
 
 def convert_values(values: Any, source: str, target: str) -> Any:
-    """``values`` in ``source`` units expressed in ``target`` units (pint)."""
+    """``values`` in ``source`` units expressed in ``target`` units (pint), rounded as
+    :func:`round_converted` says; in the same units they are returned as given (integers stay integers)."""
     source_unit, target_unit = parse_unit(source), parse_unit(target)
     if source_unit is None or target_unit is None:
         raise ValueError(f"unknown unit '{source if source_unit is None else target}'")
     if source_unit == target_unit:
         return values
     quantity = ureg().Quantity(np.asarray(values, dtype=np.float64), source_unit)
-    converted = quantity.to(target_unit).magnitude
-    return converted if np.ndim(converted) else float(converted)
+    return round_converted(quantity.to(target_unit).magnitude)
+
+
+def round_converted(values: Any) -> Any:
+    """Floats rounded to :data:`SIGNIFICANT_DIGITS` significant digits: the noise of unit arithmetic
+    gone (0.32 m -> 320.0 mm, 1e-9 m -> 1.0 nm), a value of 15 digits unchanged. A scalar gives a float,
+    an array a float64 array of the same shape; NaN and infinities stay; integers are returned as given."""
+    if not np.issubdtype(np.asarray(values).dtype, np.floating):
+        return values
+    if np.ndim(values) == 0:
+        return _rounded(float(values))
+    array = np.asarray(values, dtype=np.float64)
+    return np.array([_rounded(v) for v in array.ravel().tolist()], dtype=np.float64).reshape(array.shape)
+
+
+def _rounded(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
 def unit_label(units: str) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import MappingTableError
 from ..keys import MISSING, lookup_in
-from ..units import convert_values, parse_unit
+from ..units import convert_values, parse_unit, round_converted
 from .transforms import TRANSFORMS, TransformContext, TransformError, args_problem, number_policy, to_float
 
 SCOPES = ("entry", "instrument", "event")
@@ -288,7 +288,9 @@ def _evaluate(rule: Rule, raw: list[Any], ctx: TransformContext) -> tuple[Any, s
     if rule.src_unit is None:
         return _plain(value), None
     number = value if isinstance(value, np.ndarray) else to_float(value)
-    return convert_values(number, rule.src_unit, rule.dst_unit), rule.dst_unit
+    # rounded in the rule's own unit too: a vendor's unit arithmetic leaves the same noise
+    # (DigitalMicrograph records a 320 mm camera length as 320.00000000000006)
+    return round_converted(convert_values(number, rule.src_unit, rule.dst_unit)), rule.dst_unit
 
 
 def _plain(value: Any) -> Any:

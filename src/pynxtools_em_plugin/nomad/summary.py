@@ -56,7 +56,7 @@ from ..classify import (
     spectroscopy_of_words,
 )
 from ..model import AxisKind
-from ..units import classify_units, parse_unit, ureg
+from ..units import classify_units, convert_values, parse_unit, ureg
 
 ELECTRON_MICROSCOPY = "Electron microscopy"
 #: Image/spectrum groups ``*_preview`` hold a small copy of an event's data (every conversion): no signal of their own.
@@ -496,11 +496,10 @@ def _in_unit(dataset: Any, unit: str) -> float | None:
 
 
 def _converted(value: float, units: str, unit: str) -> float | None:
-    parsed = parse_unit(units)
-    if parsed is None or not np.isfinite(value):
+    if parse_unit(units) is None or not np.isfinite(value):
         return None
     try:
-        return float(ureg().Quantity(value, parsed).to(unit).magnitude)
+        return float(convert_values(value, units, unit))  # 320 mm -> 0.32 m, not 0.32000000000000006
     except Exception:  # another dimension (a voltage in m): not this setting
         return None
 
