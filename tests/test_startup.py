@@ -72,6 +72,33 @@ def test_a_deferred_module_runs_on_first_use():
     assert _python(code).split() == ["False", "4", "True"]
 
 
+def test_a_submodule_of_a_deferred_package_is_imported_once():
+    """``import dask.array.core`` while ``dask.array`` is deferred (inside the context, or after it,
+    as the NeXus writer may) must give the one module dask's own functions use."""
+    code = (
+        "import sys; import numpy as np; from pynxtools_em_plugin.lazy_imports import deferred_imports, is_loaded\n"
+        "with deferred_imports():\n    import dask.array as da\n    import dask.array.core as inside\n"
+        "import dask.array.core as after\n"
+        "core = sys.modules['dask.array.core']\n"
+        "print(inside is after is core, core.map_blocks.__globals__ is vars(core), "
+        "isinstance(da.from_array(np.ones(3)), core.Array), core.__spec__.name)"
+    )
+    assert _python(code).split() == ["True", "True", "True", "dask.array.core"]
+
+
+def test_lazy_reads_in_a_fresh_process(tmp_path):
+    """The user's path, not the test process's (where earlier tests imported dask): a Merlin file
+    read lazily through dask as the first file of a process, then a DM3, then a blockfile."""
+    samples = ("quantumdetector/001_4x2_6bit.mib", "gatan/2D/test_STEM_image.dm3", "blockfile/test1.blo")
+    inputs = [str(em_file(f)) for f in samples]
+    command = [sys.executable, "-m", "pynxtools_em_plugin.cli", "convert", *inputs, "-o", str(tmp_path)]
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.nxs")) == ["001_4x2_6bit.nxs", "test1.nxs", "test_STEM_image.nxs"]
+
+
 def _python(code: str) -> str:
     """The output of ``code`` run by a fresh interpreter on this checkout's package."""
     src = str(Path(__file__).resolve().parents[1] / "src")

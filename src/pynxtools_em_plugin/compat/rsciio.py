@@ -9,6 +9,10 @@ one of them and checks the behaviours the format modules rely on.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -34,6 +38,73 @@ _uses = _NAMES.uses
 
 
 # ---- names used by the format modules, one section per module ---------------------------------
+
+
+# ---- one pint unit registry ------------------------------------------------------------------
+_UNITS = "rsciio.utils._units"
+_uses(_UNITS, "_UREG")
+_registry_lock = threading.Lock()
+
+
+@contextmanager
+def shared_unit_registry(registry: Callable[[], Any]) -> Iterator[None]:
+    """Within the context, RosettaSciIO's unit registry, if first imported now, is ``registry()``.
+
+    ``rsciio.utils._units`` builds a pint ``UnitRegistry()`` when it is imported (Velox, TVIPS,
+    NCEM EMD and image readers convert axis units with it): pint parses its definition files
+    again, 0.1 s of CPU when pynxtools has built its own registry already (0.3 s otherwise).
+    While that module is executed, pint's ``UnitRegistry()`` called without arguments returns
+    the registry this package uses anyway (pynxtools'); RosettaSciIO only converts plain units
+    (lengths, reciprocal lengths, times) with it, which every pint registry defines alike
+    (tests/test_compat_rsciio.py compares its conversions with a fresh registry's). A call with
+    arguments, or from another module, gets a new registry as always. Upstream: a registry
+    built on first use.
+    """
+    finder = _SharedRegistryFinder(registry)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+class _SharedRegistryFinder(importlib.abc.MetaPathFinder):
+    """Finds :data:`_UNITS` as the path finder does, with a loader that hands it the shared registry."""
+
+    def __init__(self, registry: Callable[[], Any]):
+        self.registry = registry
+
+    def find_spec(self, name, path, target=None):
+        if name != _UNITS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _WithSharedRegistry(spec.loader, self.registry)
+        return spec
+
+
+class _WithSharedRegistry(importlib.abc.Loader):
+    def __init__(self, loader: Any, registry: Callable[[], Any]):
+        self.loader, self.registry = loader, registry
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        import pint
+
+        shared, new_registry = self.registry(), pint.UnitRegistry
+
+        def unit_registry(*args: Any, **kwargs: Any) -> Any:
+            return new_registry(*args, **kwargs) if args or kwargs else shared
+
+        with _registry_lock:
+            pint.UnitRegistry = unit_registry
+            try:
+                self.loader.exec_module(module)
+            finally:
+                pint.UnitRegistry = new_registry
 
 
 def reader_logger(module: str) -> str:

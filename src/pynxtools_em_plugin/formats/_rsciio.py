@@ -30,9 +30,14 @@ MAX_EXPANSION = 2000
 _SIZE_ALLOWANCE = 64 << 20
 
 
+def most_declared(stored: int) -> int:
+    """The most decoded bytes ``stored`` bytes can hold."""
+    return MAX_EXPANSION * max(stored, 0) + _SIZE_ALLOWANCE
+
+
 def is_oversized(declared: int, stored: int) -> bool:
     """Whether ``declared`` decoded bytes are more than ``stored`` bytes can hold."""
-    return declared > MAX_EXPANSION * max(stored, 0) + _SIZE_ALLOWANCE
+    return declared > most_declared(stored)
 
 
 def refuse_oversized(path: Path, what: str, declared: int, stored: int) -> None:
