@@ -266,3 +266,23 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "kikuchipy_h5": (None, ("test_format_ebsd_patterns.py",)),
     "emsoft_ebsd": (None, ("test_format_ebsd_patterns.py",)),
 }
+
+
+#: A smaller file where a format's smallest acquisition is slow to read (the JEOL .ASW reads its whole folder).
+SMALLER = {"jeol": "jeol/Sample/00_View000/View000_0000000.img"}
+
+
+def one_file_per_format(output: Path) -> dict[str, list[Path]]:
+    """The smallest acquisition of each format's shared folder, with its companions."""
+    from pynxtools_em_plugin.batch import plan
+
+    chosen: dict[str, list[Path]] = {}
+    for name, (folder, _) in FORMAT_TESTS.items():
+        if folder is None or not (EM_DATA / folder).is_dir():
+            continue
+        where = EM_DATA / SMALLER.get(name, folder)
+        jobs = [job for job in plan([where], output).jobs if job.format_name == name]
+        if jobs:
+            smallest = min(jobs, key=lambda job: sum(p.stat().st_size for p in job.inputs))
+            chosen[name] = smallest.inputs
+    return chosen
