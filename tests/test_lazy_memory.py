@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import em_file
 from pynxtools_em_plugin.chunking import BLOCK_BYTES
 from pynxtools_em_plugin.compat import dask as compat
 from pynxtools_em_plugin.compat.dask import memmaps_stay_on_file
 
 FRAMES, SIDE = 3200, 256  # 3200 frames of 256 x 256 u8: 200 MiB
 MiB = 2**20
+RIPPLE = "test_ripple_sdim-1_ndim-2_float64_meta"
 CHILD = """
 import json, sys
 from pathlib import Path
@@ -163,3 +165,20 @@ def test_the_replaced_dask_names_exist():
     assert compat.version_supported()  # the installed dask is one this was written for
     for module, name in compat.PRIVATE_NAMES:
         assert callable(compat.private(module, name)), f"{module}.{name}"
+
+
+@pytest.mark.parametrize("inputs", [("gatan/3D/EELS_SI.dm4",), (f"ripple/{RIPPLE}.rpl", f"ripple/{RIPPLE}.raw")])
+def test_lazy_reads_convert_when_the_conversion_deferred_dask(inputs, tmp_path):
+    """A conversion defers ``dask.array`` (lazy_imports) until a file is read lazily; RosettaSciIO's
+    memory-mapped reads (``map_blocks``) must then work: dask.array.core ran once, one ``Array`` class.
+    A fresh process (dask not imported before), the file read the large-file way."""
+    code = (
+        "from pathlib import Path; from pynxtools_em_plugin.conversion import convert; "
+        "from pynxtools_em_plugin.formats import _rsciio; from pynxtools_em_plugin.lazy_imports import is_loaded; "
+        "_rsciio.LAZY_MIN_BYTES = -1; assert not is_loaded('dask.array'); "
+        f"outcome = convert({[str(em_file(p)) for p in inputs]!r}, Path({str(tmp_path / 'out.nxs')!r})); "
+        "print(outcome.status, outcome.message, is_loaded('dask.array'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("converted") and done.stdout.strip().endswith("True"), done.stdout
