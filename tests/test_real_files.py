@@ -294,6 +294,21 @@ def test_gatan_lazy_read_keeps_the_odd_fft_repair_and_the_spectrum_image_axes(mo
         ("Energy loss", "eV"), ("y", "nm"), ("x", "nm")]  # fmt: skip
 
 
+def test_gatan_image_rosettasciio_cannot_map_is_read_whole(monkeypatch):
+    """RosettaSciIO's lazy DM reading refuses RGB(A) images and old packed FFTs (ValueError): such a
+    large file is read whole, as before, rather than refused."""
+
+    def refusing(reader, signal_dims=2):
+        def read(filename):
+            raise ValueError("Lazy loading of RGBA images is not supported.")
+
+        return read
+
+    monkeypatch.setattr(gatan, "lazily", refusing)
+    lazy, whole = read_lazily_and_whole(gatan, em_file("gatan/2D/test_STEM_image.dm3"), monkeypatch)
+    assert isinstance(lazy[0].data, np.ndarray) and np.array_equal(lazy[0].data, whole[0].data)
+
+
 @pytest.mark.parametrize("relative", EMI_FILES + SER_FILES)
 def test_tia_large_file_path_maps_what_the_whole_read_gives(relative, monkeypatch):
     """Read as a large series is (the .ser elements memory-mapped), every TIA file gives the
