@@ -266,3 +266,63 @@ FORMAT_TESTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "kikuchipy_h5": (None, ("test_format_ebsd_patterns.py",)),
     "emsoft_ebsd": (None, ("test_format_ebsd_patterns.py",)),
 }
+
+
+#: A smaller file where a format's smallest acquisition is slow to read (the JEOL .ASW reads its whole folder).
+SMALLER = {"jeol": "jeol/Sample/00_View000/View000_0000000.img"}
+
+
+def one_file_per_format(output: Path) -> dict[str, list[Path]]:
+    """The smallest acquisition of each format's shared folder, with its companions."""
+    from pynxtools_em_plugin.batch import plan
+
+    chosen: dict[str, list[Path]] = {}
+    for name, (folder, _) in FORMAT_TESTS.items():
+        if folder is None or not (EM_DATA / folder).is_dir():
+            continue
+        where = EM_DATA / SMALLER.get(name, folder)
+        jobs = [job for job in plan([where], output).jobs if job.format_name == name]
+        if jobs:
+            smallest = min(jobs, key=lambda job: sum(p.stat().st_size for p in job.inputs))
+            chosen[name] = smallest.inputs
+    return chosen
+
+
+def read_lazily_and_whole(module, path: Path, monkeypatch) -> tuple[list, list]:
+    """The signals of ``module.read(path)`` read as a large file is (lazily: every size above
+    ``LAZY_MIN_BYTES``) and as a small one (whole), to compare them."""
+    from pynxtools_em_plugin.formats import _rsciio
+
+    monkeypatch.setattr(_rsciio, "LAZY_MIN_BYTES", -1)
+    lazy = module.read(path, [])
+    monkeypatch.setattr(_rsciio, "LAZY_MIN_BYTES", 1 << 62)
+    return lazy, module.read(path, [])
+
+
+def assert_same_signals(lazy: list, whole: list, lazy_data: bool = True) -> None:
+    """Same data (values, dtype, shape), axes (names, units, kinds, coordinates), vendor tree (as
+    stored), derived values, titles and warnings; with ``lazy_data``, each lazy array is read from
+    the file (a dask array whose graph holds no copy of the data)."""
+    import numpy as np
+
+    from pynxtools_em_plugin.nexus.rawjson import to_json
+
+    assert len(lazy) == len(whole) > 0
+    for a, b in zip(lazy, whole, strict=True):
+        assert is_read_from_file(a.data) == lazy_data, f"{a.context}: {type(a.data).__name__}"
+        assert a.data.dtype == b.data.dtype and np.array_equal(np.asarray(a.data), b.data)
+        assert [(x.name, x.units, x.kind) for x in a.axes] == [(x.name, x.units, x.kind) for x in b.axes]
+        assert all(np.array_equal(x.values, y.values) for x, y in zip(a.axes, b.axes, strict=True))
+        assert to_json(a.metadata) == to_json(b.metadata) and to_json(a.derived) == to_json(b.derived)
+        assert (a.title, a.signal_type, a.quantity, a.context, a.warnings) == (
+            b.title, b.signal_type, b.quantity, b.context, b.warnings)  # fmt: skip
+
+
+def is_read_from_file(data) -> bool:
+    """A dask array whose graph holds no copy of the data (dask's ``from_array`` holds one): read when computed."""
+    import numpy as np
+
+    if not hasattr(data, "__dask_graph__"):
+        return False
+    graph = dict(data.__dask_graph__()).values()
+    return not [v for v in graph if isinstance(v, np.ndarray) and (v.shape, v.dtype) == (data.shape, data.dtype)]

@@ -147,3 +147,30 @@ def test_memoised_nexus_lookups_resolve_every_node_as_pynxtools_does(tmp_path):
     assert len(plain) > 100
     assert any(definition == "NXem" and elements for _, _, _, definition, elements in plain)
     assert memoised == plain
+
+
+def test_dataconverter_writes_with_memoised_lookups_once_then_as_before(tmp_path, monkeypatch):
+    """pynxtools' own ``convert`` (the ``dataconverter`` path) with our reader: the write after our
+    reader resolves each NXDL concept once, and pynxtools' writer is as before afterwards."""
+    from pynxtools.dataconverter import convert as pynxtools_convert
+    from pynxtools.dataconverter import writer
+
+    calls: list[str] = []
+    lookup = writer.get_node_at_nxdl_path
+
+    def counting(nxdl_path=None, nx_name=None, elem=None, exc=True):
+        calls.append(nxdl_path)
+        return lookup(nxdl_path, nx_name, elem, exc)
+
+    monkeypatch.setattr(writer, "get_node_at_nxdl_path", counting)
+    write = writer.Writer.write
+    output = tmp_path / "out.nxs"
+    velox = em_file("velox/Test SI 16x16 215 kx.emd")
+    pynxtools_convert.convert(input_file=(str(velox),), reader="em_plugin", nxdl="NXem", output=str(output))
+    with h5py.File(output) as h5:
+        groups = []
+        h5.visititems(lambda name, node: groups.append(name) if isinstance(node, h5py.Group) else None)
+    assert len(groups) > 100  # ten events
+    assert len(calls) == len(set(calls)) < len(groups) / 2  # each concept once, not once per group
+    assert writer.Writer.write is write
+    assert writer.get_node_at_nxdl_path is counting

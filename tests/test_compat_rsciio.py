@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import subprocess
+import sys
 from datetime import datetime
 
 import numpy as np
@@ -190,3 +192,29 @@ def test_tvips_frame_header_layout_has_the_fields_we_read():
     dtype = compat.tvips_frame_header_dtype()
     assert {"timestamp", "ms", "mode", "rotidx"} <= set(dtype.names)
     assert dtype.itemsize == 60  # tests/test_format_4dstem.py writes records of 60 + image bytes
+
+
+def test_rsciio_unit_registry_shared_and_converting_as_a_fresh_one():
+    """A fresh process: reading a Velox file leaves RosettaSciIO with pynxtools' registry, and
+    RosettaSciIO's unit conversions give what a registry of its own gives."""
+    code = """
+import sys, pint
+from pynxtools.units import ureg
+original = pint.UnitRegistry
+from pynxtools_em_plugin.formats import Acquisition, detect, read_signals
+from pathlib import Path
+path = Path(sys.argv[1])
+read_signals(Acquisition(detect(path), path, []))
+from rsciio.utils import _units
+assert _units._UREG is ureg, type(_units._UREG)
+assert pint.UnitRegistry is original  # pint itself untouched after the import
+fresh = pint.UnitRegistry()
+cases = [(1.5, "nm", "m"), (2.0, "1 / nm", "1 / m"), (3.0, "µm", "nm"), (0.25, "ms", "s"), (7.0, "1/m", "1/nm")]
+for value, unit, target in cases:
+    assert _units.convert_units(value, unit, target) == (value * fresh(unit)).to(target).magnitude, unit
+print("ok")
+"""
+    path = em_file("velox/Test SI 16x16 215 kx.emd")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -16,7 +16,7 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import assert_clean_nxem, em_file, run_dataconverter
+from conftest import assert_clean_nxem, assert_same_signals, em_file, read_lazily_and_whole, run_dataconverter
 from pynxtools_em_plugin.classify import CL, CL_HYPERSPECTRAL, EELS, IMAGING
 from pynxtools_em_plugin.errors import ConversionError
 from pynxtools_em_plugin.formats import detect, digitalsurf, pantarhei, read_signals, ripple, semper
@@ -193,6 +193,23 @@ def test_ripple_header_without_raw_is_refused(tmp_path):
     shutil.copy(em_file(f"{RIPPLE_IMAGE}.rpl"), header)
     with pytest.raises(ConversionError, match=r"alone\.raw"):
         ripple.read(header, [])
+
+
+@pytest.mark.parametrize("stem", [RIPPLE_SI, RIPPLE_IMAGE])
+def test_ripple_large_file_path_reads_lazily_what_the_whole_read_gives(stem, monkeypatch):
+    lazy, whole = read_lazily_and_whole(ripple, em_file(f"{stem}.rpl"), monkeypatch)
+    assert_same_signals(lazy, whole)
+
+
+def test_ripple_truncated_raw_read_lazily_is_refused(tmp_path, monkeypatch):
+    from pynxtools_em_plugin.formats import _rsciio
+
+    for suffix in (".rpl", ".raw"):
+        shutil.copy(em_file(f"{RIPPLE_SI}{suffix}"), tmp_path / f"cut{suffix}")
+    (tmp_path / "cut.raw").write_bytes(em_file(f"{RIPPLE_SI}.raw").read_bytes()[:-8])
+    monkeypatch.setattr(_rsciio, "LAZY_MIN_BYTES", -1)
+    with pytest.raises(ConversionError, match=r"cut\.rpl.*truncated or damaged"):
+        ripple.read(tmp_path / "cut.rpl", [])
 
 
 # ---- Digital Surf ----------------------------------------------------------------

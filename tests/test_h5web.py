@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import EM_DATA, FORMAT_TESTS, REPO, resolve_default
+from conftest import EM_DATA, FORMAT_TESTS, REPO, one_file_per_format, resolve_default
 from pynxtools_em_plugin.batch import plan
 from pynxtools_em_plugin.conversion import ConversionSettings, convert
 
@@ -42,27 +42,10 @@ KINDS = {
     "in-situ log": "protochips/protochips_gas_cell.csv",
     "spectrum": "gatan/1D/test-EELS_spectrum.dm3",
 }
-#: A smaller file where a format's smallest acquisition is slow to read (the JEOL .ASW reads its whole folder).
-SMALLER = {"jeol": "jeol/Sample/00_View000/View000_0000000.img"}
-
 pytestmark = pytest.mark.skipif(
     not (HARNESS / "dist" / "main.js").exists() or CHROMIUM is None,
     reason="H5Web harness not built (bash tests/h5web/setup.sh) or no chromium",
 )
-
-
-def one_file_per_format(output: Path) -> dict[str, list[Path]]:
-    """The smallest acquisition of each format's shared folder, with its companions."""
-    chosen: dict[str, list[Path]] = {}
-    for name, (folder, _) in FORMAT_TESTS.items():
-        if folder is None or not (EM_DATA / folder).is_dir():
-            continue
-        where = EM_DATA / SMALLER.get(name, folder)
-        jobs = [job for job in plan([where], output).jobs if job.format_name == name]
-        if jobs:
-            smallest = min(jobs, key=lambda job: sum(p.stat().st_size for p in job.inputs))
-            chosen[name] = smallest.inputs
-    return chosen
 
 
 def companions_of(relative: str, output: Path) -> list[Path]:

@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import em_file
 from pynxtools_em_plugin.chunking import BLOCK_BYTES
 from pynxtools_em_plugin.compat import dask as compat
 from pynxtools_em_plugin.compat.dask import memmaps_stay_on_file
 
 FRAMES, SIDE = 3200, 256  # 3200 frames of 256 x 256 u8: 200 MiB
 MiB = 2**20
+RIPPLE = "test_ripple_sdim-1_ndim-2_float64_meta"
 CHILD = """
 import json, sys
 from pathlib import Path
@@ -34,7 +36,7 @@ import h5py, importlib
 import dask.array
 from pynxtools_em_plugin.nexus import streaming
 module = importlib.import_module("pynxtools_em_plugin.formats." + sys.argv[1])
-importlib.import_module("rsciio." + sys.argv[1])  # its imports are not the data
+importlib.import_module("rsciio." + sys.argv[4])  # its imports are not the data
 def anon():
     with open("/proc/self/status") as status:
         return next(int(l.split()[1]) * 1024 for l in status if l.startswith("RssAnon:"))
@@ -81,9 +83,38 @@ def _mrc(folder: Path) -> Path:
     return path
 
 
+def _ripple(folder: Path) -> Path:
+    """A Ripple stack of FRAMES images (``record-by image``): the text header and its headerless ``.raw``."""
+    keys = {"width": SIDE, "height": SIDE, "depth": FRAMES, "offset": 0, "data-length": 1,
+            "data-type": "unsigned", "byte-order": "dont-care", "record-by": "image"}  # fmt: skip
+    header = folder / "big.rpl"
+    header.write_text("key\tvalue\n" + "".join(f"{key}\t{value}\n" for key, value in keys.items()))
+    _frames().tofile(folder / "big.raw")
+    return header
+
+
+def _tia(folder: Path) -> Path:
+    """A TIA ``.ser`` series of FRAMES uint8 images (series version 0x0210: 4-byte offsets; image
+    elements, each followed by its time tag), laid out as RosettaSciIO's reader reads it."""
+    dimension = struct.pack("<IddII", FRAMES, 0.0, 0.5, 0, 0) + struct.pack("<I", 1) + b"s"
+    offset_table = 30 + len(dimension)
+    first = offset_table + 8 * FRAMES  # after the data and the tag offset arrays
+    element = struct.pack("<ddIddIHII", 0.0, 2e-9, 0, 0.0, 2e-9, 0, 1, SIDE, SIDE)  # calibrations, u8, X, Y
+    stride = len(element) + SIDE * SIDE + 8
+    starts = first + stride * np.arange(FRAMES, dtype=np.uint32)
+    path = folder / "big_1.ser"
+    with open(path, "wb") as out:
+        out.write(struct.pack("<HHHIIIIII", 0x4949, 0x0197, 0x0210, 0x4122, 0x4152, FRAMES, FRAMES, offset_table, 1))
+        out.write(dimension + starts.tobytes() + (starts + stride - 8).tobytes())
+        for index, frame in enumerate(_frames()):
+            out.write(element + frame.tobytes() + struct.pack("<HHI", 0x4152, 0, index))
+    return path
+
+
 def _peak_anon(format_name: str, source: Path, output: Path) -> tuple[int, dict]:
     """Peak RssAnon of the child (sampled every 10 ms) and what it printed."""
-    command = [sys.executable, "-c", CHILD, format_name, str(source), str(output)]
+    library = {"gatan": "digitalmicrograph"}.get(format_name, format_name)
+    command = [sys.executable, "-c", CHILD, format_name, str(source), str(output), library]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     while child.poll() is None:
@@ -98,10 +129,12 @@ def _peak_anon(format_name: str, source: Path, output: Path) -> tuple[int, dict]
     return peak, json.loads(out.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(("format_name", "make"), [("tvips", _tvips), ("mrc", _mrc)])
+@pytest.mark.parametrize(
+    ("format_name", "make"), [("tvips", _tvips), ("mrc", _mrc), ("ripple", _ripple), ("tia", _tia)]
+)
 def test_lazy_read_of_a_large_file_stays_on_file(tmp_path, format_name, make):
     source = make(tmp_path)
-    last = _frames()[-1] if format_name == "tvips" else _frames()[-1] >> 1
+    last = _frames()[-1] >> 1 if format_name == "mrc" else _frames()[-1]
     peak, report = _peak_anon(format_name, source, tmp_path / "out.h5")
     assert report["shape"][-2:] == [SIDE, SIDE] and int(np.prod(report["shape"])) == FRAMES * SIDE * SIDE
     assert report["last_sum"] == int(last.astype(np.int64).sum())  # the data written is the file's
@@ -132,3 +165,20 @@ def test_the_replaced_dask_names_exist():
     assert compat.version_supported()  # the installed dask is one this was written for
     for module, name in compat.PRIVATE_NAMES:
         assert callable(compat.private(module, name)), f"{module}.{name}"
+
+
+@pytest.mark.parametrize("inputs", [("gatan/3D/EELS_SI.dm4",), (f"ripple/{RIPPLE}.rpl", f"ripple/{RIPPLE}.raw")])
+def test_lazy_reads_convert_when_the_conversion_deferred_dask(inputs, tmp_path):
+    """A conversion defers ``dask.array`` (lazy_imports) until a file is read lazily; RosettaSciIO's
+    memory-mapped reads (``map_blocks``) must then work: dask.array.core ran once, one ``Array`` class.
+    A fresh process (dask not imported before), the file read the large-file way."""
+    code = (
+        "from pathlib import Path; from pynxtools_em_plugin.conversion import convert; "
+        "from pynxtools_em_plugin.formats import _rsciio; from pynxtools_em_plugin.lazy_imports import is_loaded; "
+        "_rsciio.LAZY_MIN_BYTES = -1; assert not is_loaded('dask.array'); "
+        f"outcome = convert({[str(em_file(p)) for p in inputs]!r}, Path({str(tmp_path / 'out.nxs')!r})); "
+        "print(outcome.status, outcome.message, is_loaded('dask.array'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("converted") and done.stdout.strip().endswith("True"), done.stdout

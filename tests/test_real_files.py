@@ -9,7 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, assert_clean_nxem, em_file, full_data, nxdata_groups, scalar, shared_files
+from conftest import (
+    EXAMPLES,
+    assert_clean_nxem,
+    assert_same_signals,
+    em_file,
+    full_data,
+    nxdata_groups,
+    read_lazily_and_whole,
+    scalar,
+    shared_files,
+)
+from pynxtools_em_plugin.formats import gatan, tia
 
 DM_FILES = shared_files("gatan/**/*.dm[34]")
 VELOX_FILES = shared_files("velox/*.emd")
@@ -265,3 +276,61 @@ def test_gatan_spectrum_image_start_time_with_assumed_zone(convert, monkeypatch)
         assert scalar(h5, f"{event}/start_time")[0] == "2019-05-14T20:50:13+02:00"
         assert scalar(h5, f"{event}/end_time")[0] == "2019-05-14T21:00:58+02:00"
         assert scalar(h5, f"{event}/derived_metadata/assumed_time_zone")[0] == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("relative", DM_FILES)
+def test_gatan_large_file_path_reads_lazily_what_the_whole_read_gives(relative, monkeypatch):
+    """Read as a large file is (memory maps in dask blocks), every DM file gives the signals it
+    gives read whole; a packed-complex FFT is unpacked (and repaired) in memory either way."""
+    lazy, whole = read_lazily_and_whole(gatan, em_file(relative), monkeypatch)
+    assert_same_signals(lazy, whole, lazy_data=not np.iscomplexobj(whole[0].data))
+
+
+def test_gatan_lazy_read_keeps_the_odd_fft_repair_and_the_spectrum_image_axes(monkeypatch):
+    (fft,), _ = read_lazily_and_whole(gatan, em_file("gatan/2D/test_fft_packed_complex8.dm4"), monkeypatch)
+    assert isinstance(fft.data, np.ndarray) and fft.data.dtype == np.complex64 and fft.data.shape == (5, 5)
+    assert fft.warnings == [f"{fft.source.name}: packed complex FFT of odd width 5 rebuilt from its half plane"]
+    (eels,), _ = read_lazily_and_whole(gatan, em_file("gatan/3D/EELS_SI.dm4"), monkeypatch)
+    assert eels.data.shape == (2048, 2, 2) and [(a.name, a.units) for a in eels.axes] == [
+        ("Energy loss", "eV"), ("y", "nm"), ("x", "nm")]  # fmt: skip
+
+
+def test_gatan_image_rosettasciio_cannot_map_is_read_whole(monkeypatch):
+    """RosettaSciIO's lazy DM reading refuses RGB(A) images and old packed FFTs (ValueError): such a
+    large file is read whole, as before, rather than refused."""
+
+    def refusing(reader, signal_dims=2):
+        def read(filename):
+            raise ValueError("Lazy loading of RGBA images is not supported.")
+
+        return read
+
+    monkeypatch.setattr(gatan, "lazily", refusing)
+    lazy, whole = read_lazily_and_whole(gatan, em_file("gatan/2D/test_STEM_image.dm3"), monkeypatch)
+    assert isinstance(lazy[0].data, np.ndarray) and np.array_equal(lazy[0].data, whole[0].data)
+
+
+@pytest.mark.parametrize("relative", EMI_FILES + SER_FILES)
+def test_tia_large_file_path_maps_what_the_whole_read_gives(relative, monkeypatch):
+    """Read as a large series is (the .ser elements memory-mapped), every TIA file gives the
+    signals it gives read whole, with the per-element header values in memory as before."""
+    lazy, whole = read_lazily_and_whole(tia, em_file(relative), monkeypatch)
+    assert_same_signals(lazy, whole)
+    for signal in lazy:
+        parameters = signal.metadata["ser_header_parameters"]
+        assert not any(isinstance(value, np.memmap) for value in parameters.values())
+
+
+@pytest.mark.parametrize(
+    ("module", "relative"), [(gatan, "gatan/3D/EELS_SI.dm4"), (tia, "tia/16x16-spectrum_image-5x5x1024_1.ser")]
+)
+def test_truncated_file_read_lazily_is_one_conversion_error(module, relative, tmp_path, monkeypatch):
+    from pynxtools_em_plugin.errors import ConversionError
+    from pynxtools_em_plugin.formats import _rsciio
+
+    source = em_file(relative)
+    cut = tmp_path / source.name
+    cut.write_bytes(source.read_bytes()[: source.stat().st_size * 2 // 3])
+    monkeypatch.setattr(_rsciio, "LAZY_MIN_BYTES", -1)
+    with pytest.raises(ConversionError, match=rf"{cut.name}.*truncated or damaged"):
+        module.read(cut, [])

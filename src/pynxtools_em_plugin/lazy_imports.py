@@ -13,6 +13,15 @@ at once, and the module's code runs on first attribute access, i.e. when a large
 read lazily. Nothing changes but when the import is paid. A module imported before (or used
 inside the context) is the real one, as always. (Before Python 3.12 a lazy module must not be
 first used by two threads at once; the first use is the reading thread's, before dask starts any.)
+
+A submodule imported while its deferred package has not run yet (``import dask.array.core``
+with a lazy ``dask.array``) makes the import system run the package on its way (it reads the
+package's ``__path__``), and the package imports that very submodule; the import system,
+having checked ``sys.modules`` before, would then run the submodule a second time, leaving two
+``dask.array.core`` modules whose ``Array`` classes differ (dask's ``map_blocks`` then rejects
+its own arrays). :class:`_ReuseImported`, installed with the first deferral and kept for the
+process (a lazy module may be first used after the context), hands back the submodule
+already imported instead.
 """
 
 from __future__ import annotations
@@ -48,7 +57,35 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+class _ReuseImported(importlib.abc.MetaPathFinder):
+    """A submodule of a deferred package that is in ``sys.modules`` by the time the import system
+    looks for it (its package imported it while being run) is that module, not a second copy."""
+
+    def __init__(self, names: Sequence[str]):
+        self.prefixes = tuple(f"{name}." for name in names)
+
+    def find_spec(self, name, path, target=None):
+        module = sys.modules.get(name)
+        if module is None or target is not None or not name.startswith(self.prefixes):
+            return None
+        return importlib.machinery.ModuleSpec(name, _Imported(module))
+
+
+class _Imported(importlib.abc.Loader):
+    """Loads a module that is imported already: the module itself, its own spec kept."""
+
+    def __init__(self, module):
+        self.module, self.spec = module, module.__spec__
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module) -> None:
+        module.__spec__ = self.spec  # the import system set the spec it was given
+
+
 _finder = _DeferringFinder(DEFERRED)
+_reuse = _ReuseImported(DEFERRED)
 
 
 @contextmanager
@@ -56,6 +93,8 @@ def deferred_imports() -> Iterator[None]:
     """Within the context, first imports of :data:`DEFERRED` modules run on first use (re-entrant)."""
     global _depth
     with _lock:
+        if _reuse not in sys.meta_path:
+            sys.meta_path.insert(0, _reuse)
         if _depth == 0:
             sys.meta_path.insert(0, _finder)
         _depth += 1

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pynxtools.dataconverter.readers.base.reader import BaseReader
 
 from .classify import classify
-from .compat.pynxtools import release_nxdl_path_cache
+from .compat.pynxtools import memoise_next_write, release_nxdl_path_cache
 from .eln import eln_entries, eln_session_name, is_eln_file, load_eln
 from .errors import ConversionError
 from .formats import Acquisition, all_formats, detect, group, read_signals
@@ -81,7 +81,9 @@ class EmPluginReader(BaseReader):
         options = {
             key: kwargs[key] for key in ("anonymize", "absolute_paths", "session_gap", "session_name") if key in kwargs
         }
-        return fill_template(template, [Path(p) for p in file_paths or ()], config, **options)
+        filled = fill_template(template, [Path(p) for p in file_paths or ()], config, **options)
+        memoise_next_write()  # dataconverter writes next: its NXDL look-ups once each
+        return filled
 
 
 READER = EmPluginReader

@@ -46,12 +46,17 @@ def memmaps_stay_on_file() -> Iterator[None]:
     (nested and concurrent uses share one replacement, removed when the last one leaves)."""
     global _active, _original
     import dask.array
-    import dask.array.core
+
+    # ``dask.array`` may be deferred (lazy_imports): importing ``dask.array.core`` before the
+    # package runs would run that module twice (the package runs and imports it, then the pending
+    # import runs it again), and its two ``Array`` classes break ``map_blocks`` (RosettaSciIO's
+    # memory-mapped DM and Ripple reads). The package's own ``core`` attribute is the one it uses.
+    core = dask.array.core
 
     with _lock:
         if _active == 0:
             _original = private(_CORE, "from_array")
-            dask.array.core.from_array = dask.array.from_array = _from_array
+            core.from_array = dask.array.from_array = _from_array
         _active += 1
     try:
         yield
@@ -59,7 +64,7 @@ def memmaps_stay_on_file() -> Iterator[None]:
         with _lock:
             _active -= 1
             if _active == 0:
-                dask.array.core.from_array = dask.array.from_array = _original
+                core.from_array = dask.array.from_array = _original
                 _original = None
 
 

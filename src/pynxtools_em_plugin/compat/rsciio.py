@@ -9,6 +9,12 @@ one of them and checks the behaviours the format modules rely on.
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -34,6 +40,73 @@ _uses = _NAMES.uses
 
 
 # ---- names used by the format modules, one section per module ---------------------------------
+
+
+# ---- one pint unit registry ------------------------------------------------------------------
+_UNITS = "rsciio.utils._units"
+_uses(_UNITS, "_UREG")
+_registry_lock = threading.Lock()
+
+
+@contextmanager
+def shared_unit_registry(registry: Callable[[], Any]) -> Iterator[None]:
+    """Within the context, RosettaSciIO's unit registry, if first imported now, is ``registry()``.
+
+    ``rsciio.utils._units`` builds a pint ``UnitRegistry()`` when it is imported (Velox, TVIPS,
+    NCEM EMD and image readers convert axis units with it): pint parses its definition files
+    again, 0.1 s of CPU when pynxtools has built its own registry already (0.3 s otherwise).
+    While that module is executed, pint's ``UnitRegistry()`` called without arguments returns
+    the registry this package uses anyway (pynxtools'); RosettaSciIO only converts plain units
+    (lengths, reciprocal lengths, times) with it, which every pint registry defines alike
+    (tests/test_compat_rsciio.py compares its conversions with a fresh registry's). A call with
+    arguments, or from another module, gets a new registry as always. Upstream: a registry
+    built on first use.
+    """
+    finder = _SharedRegistryFinder(registry)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+class _SharedRegistryFinder(importlib.abc.MetaPathFinder):
+    """Finds :data:`_UNITS` as the path finder does, with a loader that hands it the shared registry."""
+
+    def __init__(self, registry: Callable[[], Any]):
+        self.registry = registry
+
+    def find_spec(self, name, path, target=None):
+        if name != _UNITS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        spec.loader = _WithSharedRegistry(spec.loader, self.registry)
+        return spec
+
+
+class _WithSharedRegistry(importlib.abc.Loader):
+    def __init__(self, loader: Any, registry: Callable[[], Any]):
+        self.loader, self.registry = loader, registry
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        import pint
+
+        shared, new_registry = self.registry(), pint.UnitRegistry
+
+        def unit_registry(*args: Any, **kwargs: Any) -> Any:
+            return new_registry(*args, **kwargs) if args or kwargs else shared
+
+        with _registry_lock:
+            pint.UnitRegistry = unit_registry
+            try:
+                self.loader.exec_module(module)
+            finally:
+                pint.UnitRegistry = new_registry
 
 
 def reader_logger(module: str) -> str:
@@ -295,3 +368,72 @@ def dm_tag_group(blob: bytes) -> dict[str, Any]:
     if not tags.get("root"):
         tags.pop("root", None)
     return tags
+
+
+# ---- tia -----------------------------------------------------------------------------------
+_TIA = "rsciio.tia._api"
+for _name in ("load_ser_file", "get_header_dtype_list", "get_data_dtype_list", "get_data_tag_dtype_list"):
+    _uses(_TIA, _name)
+_uses(_TIA, "guess_record_by")
+
+
+def read_tia_on_file(filename: str, file_reader: Callable[..., list[dict]]) -> list[dict]:
+    """RosettaSciIO's TIA signal dictionaries with the ``.ser`` data elements left on file.
+
+    While ``file_reader`` runs (eagerly), RosettaSciIO's ``load_ser_file`` maps the elements
+    (:func:`_mapped_ser_file`) instead of reading each into one array: its own reshaping then
+    gives a read-only memory map of the file as ``data`` (a map whose acquisition stopped early
+    is still padded in memory, RosettaSciIO's rule). The per-element header values it copies
+    into ``original_metadata`` (calibrations, times, positions) are brought into memory, so the
+    tree holds plain arrays as before. Elements that are not evenly spaced are read as
+    RosettaSciIO reads them. Upstream: rsciio.tia reads every element into memory, in its lazy
+    mode too (once for the header, again as one single dask block).
+    """
+    module = importlib.import_module(_TIA)
+    original = private(_TIA, "load_ser_file")
+
+    def load_ser_file(name: str) -> tuple[np.ndarray, np.ndarray]:
+        mapped = _mapped_ser_file(name)
+        return mapped if mapped is not None else original(name)
+
+    module.load_ser_file = load_ser_file
+    try:
+        dicts = file_reader(filename)
+    finally:
+        module.load_ser_file = original
+    for entry in dicts:
+        parameters = entry.get("original_metadata", {}).get("ser_header_parameters", {})
+        for key, value in parameters.items():
+            if isinstance(value, np.memmap):
+                parameters[key] = np.array(value)
+    return dicts
+
+
+def _mapped_ser_file(filename: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(header, data elements as a read-only memory map) of a ``.ser`` file, in RosettaSciIO's
+    record layout (its own dtype lists); None unless the elements are evenly spaced and complete."""
+    with open(filename, "rb") as handle:
+        header = np.fromfile(handle, dtype=np.dtype(private(_TIA, "get_header_dtype_list")(handle)), count=1)
+        valid = int(header["ValidNumberElements"][0])
+        if valid == 0:
+            return None
+        handle.seek(int(header["OffsetArrayOffset"][0]))
+        offset_type = "<u4" if header["SeriesVersion"][0] <= 528 else "<u8"
+        offsets = np.fromfile(handle, dtype=offset_type, count=valid).astype(np.int64)
+        if len(offsets) < valid:
+            return None
+        record_by = private(_TIA, "guess_record_by")(header["DataTypeID"][0])
+        fields, _ = private(_TIA, "get_data_dtype_list")(handle, int(offsets[0]), record_by)
+    record = np.dtype(fields + private(_TIA, "get_data_tag_dtype_list")(header["TagTypeID"][0]))
+    steps = np.unique(np.diff(offsets))
+    stride = int(steps[0]) if len(steps) == 1 else record.itemsize if valid == 1 else 0
+    if stride < record.itemsize or offsets[0] + valid * stride > os.path.getsize(filename):
+        return None
+    names = list(record.names)
+    spaced = np.dtype({
+        "names": names,
+        "formats": [record.fields[name][0] for name in names],
+        "offsets": [record.fields[name][1] for name in names],
+        "itemsize": stride,
+    })  # fmt: skip
+    return header, np.memmap(filename, dtype=spaced, mode="r", offset=int(offsets[0]), shape=(valid,))

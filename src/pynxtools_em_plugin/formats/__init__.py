@@ -19,10 +19,12 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
+from ..compat.rsciio import shared_unit_registry
 from ..errors import ConversionError, UnrecognisedFile
 from ..lazy_imports import deferred_imports
 from ..model import Signal
 from ..parsing import HEAD_SIZE
+from ..units import ureg
 from .contract import FormatModule
 
 #: Module names, in the order in which files are tested against them: the first module whose
@@ -140,11 +142,12 @@ def read_signals(acquisition: Acquisition) -> list[Signal]:
     """Every signal of an acquisition; a companion given without its main file is refused here.
 
     The format library's module-level imports for large files (``dask.array``...) run only if
-    the file is read lazily (:mod:`..lazy_imports`)."""
+    the file is read lazily (:mod:`..lazy_imports`); RosettaSciIO's unit conversions use the
+    registry already built (:func:`..compat.rsciio.shared_unit_registry`)."""
     reason = lone_companion_reason(acquisition.format, acquisition.main)
     if reason is not None:
         raise ConversionError(acquisition.main, reason)
-    with deferred_imports():
+    with deferred_imports(), shared_unit_registry(ureg):
         return acquisition.format.read(acquisition.main, acquisition.companions)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import BLOCK_BYTES
 from ..compat.dask import memmaps_stay_on_file
 from ..errors import ConversionError
 from ..model import Axis, AxisKind, Signal
@@ -29,10 +30,20 @@ _WAVELENGTH_NAMES = {"wavelength", "lambda", "λ"}
 MAX_EXPANSION = 2000
 _SIZE_ALLOWANCE = 64 << 20
 
+#: Data files up to this size are read whole: they are one streaming block (nothing to gain from
+#: a memory map), and reading them lazily would import ``dask.array`` (about 1 s of CPU,
+#: ``lazy_imports.py``) for a file that converts in a fraction of that.
+LAZY_MIN_BYTES = BLOCK_BYTES
+
+
+def most_declared(stored: int) -> int:
+    """The most decoded bytes ``stored`` bytes can hold."""
+    return MAX_EXPANSION * max(stored, 0) + _SIZE_ALLOWANCE
+
 
 def is_oversized(declared: int, stored: int) -> bool:
     """Whether ``declared`` decoded bytes are more than ``stored`` bytes can hold."""
-    return declared > MAX_EXPANSION * max(stored, 0) + _SIZE_ALLOWANCE
+    return declared > most_declared(stored)
 
 
 def refuse_oversized(path: Path, what: str, declared: int, stored: int) -> None:
@@ -247,6 +258,11 @@ def signals_from_rsciio(
         signal.warnings.extend(warnings)
         signals.append(signal)
     return signals
+
+
+def worth_reading_lazily(*files: Path) -> bool:
+    """Whether the data files of one conversion are too large to be read whole (:data:`LAZY_MIN_BYTES`)."""
+    return sum(file.stat().st_size for file in files if file.is_file()) > LAZY_MIN_BYTES
 
 
 def lazily(reader: Callable[..., list[dict]], signal_dims: int = 2) -> Callable[..., list[dict]]:

@@ -8,6 +8,9 @@ passes both files: the ``.raw`` is the ``.rpl``'s companion (:func:`companions`)
 a ``.raw`` is recognised only beside a Ripple header of the same stem, and alone
 it is refused with what to pass instead (:func:`lone_companion`).
 
+A ``.raw`` larger than :data:`~._rsciio.LAZY_MIN_BYTES` (a spectrum image: GBs) is read
+lazily, as a memory map in dask blocks.
+
 ``Signal.metadata`` is RosettaSciIO's ``original_metadata`` (the header keys).
 ``Signal.derived``: ``start`` (the header's date and time, local time without zone).
 """
@@ -19,7 +22,7 @@ from pathlib import Path
 from ..errors import ConversionError
 from ..model import Signal
 from ..parsing import read_head
-from ._rsciio import call_reader, signals_from_rsciio
+from ._rsciio import call_reader, lazily, signals_from_rsciio, worth_reading_lazily
 from .semper import general_start
 
 NAME = "ripple"
@@ -68,8 +71,9 @@ def lone_companion(path: Path) -> str | None:
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.ripple import file_reader
 
-    raw = path.with_suffix(_RAW)
-    if not raw.is_file() and not path.with_suffix(".RAW").is_file():
-        raise ConversionError(path, f"is a Ripple header; its data file '{raw.name}' is missing beside it")
-    dicts = call_reader(path, TITLE, file_reader)
+    raws = [raw for raw in (path.with_suffix(_RAW), path.with_suffix(".RAW")) if raw.is_file()]
+    if not raws:
+        raise ConversionError(path, f"is a Ripple header; its data file '{path.stem}{_RAW}' is missing beside it")
+    reader = lazily(file_reader, signal_dims=1) if worth_reading_lazily(raws[0]) else file_reader
+    dicts = call_reader(path, TITLE, reader)
     return signals_from_rsciio(dicts, path, NAME, derive=general_start)

@@ -12,6 +12,12 @@ Two calibration corrections are made here, both pinned by tests:
 * A ``.ser`` read without its ``.emi`` has no unit; RosettaSciIO then assumes
   metres. A pixel larger than one metre cannot be real space, so such axes are
   reciprocal (1/m) and are stored in 1/nm, with a warning.
+
+``.ser`` files larger than :data:`~._rsciio.LAZY_MIN_BYTES` in all (long series: several
+GB) stay on file: RosettaSciIO reads every data element into memory, in its lazy mode
+too, so its reader runs with the elements memory-mapped in its own record layout
+(``compat.rsciio.read_tia_on_file``, the only TIA bytes read here) and the map becomes a
+dask array of blocks sliced from it when written.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from ..chunking import is_file_memmap, lazy_memmap
+from ..compat.rsciio import read_tia_on_file
 from ..model import Signal
-from ._rsciio import call_reader, signal_from_rsciio
+from ._rsciio import call_reader, signal_from_rsciio, worth_reading_lazily
 
 NAME = "tia"
 TITLE = "FEI/Thermo Fisher TIA"
@@ -60,7 +68,13 @@ def companions(path: Path, candidates: list[Path]) -> list[Path]:
 def read(path: Path, companions: list[Path]) -> list[Signal]:
     from rsciio.tia import file_reader
 
-    dicts = call_reader(path, TITLE, file_reader)
+    if worth_reading_lazily(*_data_files(path)):
+        dicts = call_reader(path, TITLE, read_tia_on_file, file_reader=file_reader)
+        for entry in dicts:
+            if is_file_memmap(entry["data"]):
+                entry["data"] = lazy_memmap(entry["data"])
+    else:
+        dicts = call_reader(path, TITLE, file_reader)
     signals = []
     for index, entry in enumerate(dicts):
         warnings = _fix_calibration(entry, path)
@@ -69,6 +83,13 @@ def read(path: Path, companions: list[Path]) -> list[Signal]:
         signal.warnings.extend(warnings)
         signals.append(signal)
     return signals
+
+
+def _data_files(path: Path) -> list[Path]:
+    """A ``.ser`` file, or the ``.ser`` files RosettaSciIO reads for an ``.emi`` (all beside it)."""
+    if path.suffix.lower() != ".emi":
+        return [path]
+    return companions(path, list(path.parent.iterdir()))
 
 
 def _fix_calibration(entry: dict[str, Any], path: Path) -> list[str]:
