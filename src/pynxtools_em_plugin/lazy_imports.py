@@ -31,7 +31,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 #: Modules whose import is deferred to first use within :func:`deferred_imports`.
@@ -41,11 +41,12 @@ _lock = threading.Lock()
 _depth = 0
 
 
-class _DeferringFinder(importlib.abc.MetaPathFinder):
-    """Finds the deferred modules as the normal path finder does, with a lazy loader."""
+class WrappingFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules ``names`` as the normal path finder does, their loader wrapped by ``wrap``
+    (an import hook on those modules only; put it first on ``sys.meta_path`` while it applies)."""
 
-    def __init__(self, names: Sequence[str]):
-        self.names = frozenset(names)
+    def __init__(self, names: Iterable[str], wrap: Callable[[importlib.abc.Loader], importlib.abc.Loader]):
+        self.names, self.wrap = frozenset(names), wrap
 
     def find_spec(self, name, path, target=None):
         if name not in self.names:
@@ -53,7 +54,7 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or not hasattr(spec.loader, "exec_module"):
             return None
-        spec.loader = importlib.util.LazyLoader(spec.loader)
+        spec.loader = self.wrap(spec.loader)
         return spec
 
 
@@ -84,7 +85,7 @@ class _Imported(importlib.abc.Loader):
         module.__spec__ = self.spec  # the import system set the spec it was given
 
 
-_finder = _DeferringFinder(DEFERRED)
+_finder = WrappingFinder(DEFERRED, importlib.util.LazyLoader)
 _reuse = _ReuseImported(DEFERRED)
 
 

@@ -46,12 +46,7 @@ def memmaps_stay_on_file() -> Iterator[None]:
     (nested and concurrent uses share one replacement, removed when the last one leaves)."""
     global _active, _original
     import dask.array
-
-    # ``dask.array`` may be deferred (lazy_imports): importing ``dask.array.core`` before the
-    # package runs would run that module twice (the package runs and imports it, then the pending
-    # import runs it again), and its two ``Array`` classes break ``map_blocks`` (RosettaSciIO's
-    # memory-mapped DM and Ripple reads). The package's own ``core`` attribute is the one it uses.
-    core = dask.array.core
+    import dask.array.core as core  # one module even under a deferred dask.array (lazy_imports)
 
     with _lock:
         if _active == 0:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
-import importlib.machinery
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..lazy_imports import WrappingFinder
 from . import PrivateNames, UpstreamChanged, installed_version
 
 __all__ = ["PRIVATE_NAMES", "UpstreamChanged", "installed_version", "private", "version_supported"]
@@ -62,7 +62,7 @@ def shared_unit_registry(registry: Callable[[], Any]) -> Iterator[None]:
     arguments, or from another module, gets a new registry as always. Upstream: a registry
     built on first use.
     """
-    finder = _SharedRegistryFinder(registry)
+    finder = WrappingFinder({_UNITS}, partial(_WithSharedRegistry, registry=registry))
     sys.meta_path.insert(0, finder)
     try:
         yield
@@ -70,23 +70,9 @@ def shared_unit_registry(registry: Callable[[], Any]) -> Iterator[None]:
         sys.meta_path.remove(finder)
 
 
-class _SharedRegistryFinder(importlib.abc.MetaPathFinder):
-    """Finds :data:`_UNITS` as the path finder does, with a loader that hands it the shared registry."""
-
-    def __init__(self, registry: Callable[[], Any]):
-        self.registry = registry
-
-    def find_spec(self, name, path, target=None):
-        if name != _UNITS:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or not hasattr(spec.loader, "exec_module"):
-            return None
-        spec.loader = _WithSharedRegistry(spec.loader, self.registry)
-        return spec
-
-
 class _WithSharedRegistry(importlib.abc.Loader):
+    """Runs :data:`_UNITS` with pint's ``UnitRegistry()`` answering ``registry()``."""
+
     def __init__(self, loader: Any, registry: Callable[[], Any]):
         self.loader, self.registry = loader, registry
 
