@@ -118,6 +118,18 @@ def test_merlin_truncated_mib_keeps_complete_lines_with_a_warning(tmp_path):
     signal = quantumdetector.read(tmp_path / "cut.mib", [])[0]
     assert signal.shape == (4, 256, 256)  # one complete line of 4 out of 5 frames
     assert any("holds 5 of the 8 frames" in w for w in signal.warnings)
+    assert any("ends 100 bytes into an incomplete frame" in w for w in signal.warnings)
+
+
+def test_merlin_mib_cut_inside_a_frame_without_its_header_is_not_silent(tmp_path):
+    frame_bytes = 384 + 256 * 256
+    (tmp_path / "cut.mib").write_bytes(em_file(MIB).read_bytes()[: frame_bytes + 34080])
+    signal = quantumdetector.read(tmp_path / "cut.mib", [])[0]
+    assert signal.shape == (256, 256)  # the one complete frame
+    left_out = "cut.mib: ends 34080 bytes into an incomplete frame (truncated file?); that frame was left out"
+    assert signal.warnings == [left_out]
+    complete = quantumdetector.read(em_file(MIB), [])[0]
+    assert not any("incomplete frame" in w for w in complete.warnings)
 
 
 def test_merlin_header_alone_is_refused_and_grouped_with_its_mib():

@@ -76,7 +76,7 @@ def _layout(path: Path) -> dict[str, Any]:
     also for a file holding fewer frames than its header announces, which RosettaSciIO cuts to whole lines)."""
     try:
         properties = mib_properties(str(path))
-        stride = properties.head_size + np.dtype(properties.dtype).itemsize * int(np.prod(properties.merlin_size))
+        stride = _frame_stride(properties.head_size, properties.dtype, properties.merlin_size)
         shape = _navigation_shape(path, properties, stride)
     except Exception:  # damaged header or time stamps: RosettaSciIO's own search reports it
         return {}
@@ -85,6 +85,11 @@ def _layout(path: Path) -> dict[str, Any]:
     full = (*shape[::-1], *properties.merlin_size)  # RosettaSciIO's navigation_shape is (x, y)
     rows = frame_chunks(full, np.dtype(properties.dtype).itemsize, BLOCK_BYTES)[: len(shape)]
     return {"navigation_shape": shape, "chunks": (*rows, -1, -1)}
+
+
+def _frame_stride(head_size: int, dtype: Any, frame_shape: Any) -> int:
+    """Bytes of one frame record in the file: its header and its pixels."""
+    return int(head_size) + np.dtype(dtype).itemsize * int(np.prod(frame_shape))
 
 
 def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, int] | None:
@@ -115,7 +120,8 @@ def _navigation_shape(path: Path, properties: Any, stride: int) -> tuple[int, in
 
 def _prepare(entry: dict[str, Any], path: Path) -> list[str]:
     _name_axes(entry["axes"])
-    return _check_frame_count(path, vendor_tree(entry))
+    metadata = vendor_tree(entry)
+    return _check_frame_count(path, metadata) + _check_partial_frame(path, metadata)
 
 
 def _is_hdr(path: Path) -> bool:
@@ -149,3 +155,21 @@ def _check_frame_count(path: Path, metadata: dict[str, Any]) -> list[str]:
         f"{path.name}: holds {read_frames} of the {announced} frames the .hdr announces "
         "(interrupted acquisition or truncated file); only complete scan lines were kept"
     ]
+
+
+def _check_partial_frame(path: Path, metadata: dict[str, Any]) -> list[str]:
+    """Warn when the file ends inside a frame (a truncated copy): RosettaSciIO leaves that frame out,
+    which without a ``.hdr`` would otherwise go unnoticed. Raw (packed) files are not checked."""
+    properties = metadata.get("mib_properties", {})
+    try:
+        if properties.get("raw"):
+            return []
+        stride = _frame_stride(properties["head_size"], properties["dtype"], properties["merlin_size"])
+        stored = int(properties["file_size"]) - int(properties["offset"])
+        frames = int(properties["frame_number_in_file"])
+    except (KeyError, TypeError, ValueError):
+        return []
+    left = stored - frames * stride
+    if not 0 < left < stride:
+        return []
+    return [f"{path.name}: ends {left} bytes into an incomplete frame (truncated file?); that frame was left out"]
